@@ -1,0 +1,26 @@
+"""Collections run, step 1: take the run lock, assign accounts to strategies, write the batch manifest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dunning.observability import MetricUnit, logger, metrics, tracer
+from dunning.run import StartRunInput, start_run
+from dunning.settings import Settings
+from dunning.wiring import run_deps
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=StartRunInput)
+def handler(event: StartRunInput, context: LambdaContext) -> dict[str, Any]:
+    settings = Settings.from_env()
+    result = start_run(event, run_deps(settings), settings.batch_size)
+    logger.append_keys(run_id=result["run_id"], as_of=result["as_of"])
+    logger.info("run started", extra={"batches": result["batch_count"], "accounts": result["with_open_balance"]})
+    metrics.add_metric(name="AccountsAssigned", unit=MetricUnit.Count, value=result["with_open_balance"])
+    return result

@@ -1,0 +1,49 @@
+"""New letter contacts from the contacts stream: render the PDF to S3, mark the contact rendered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dunning.delivery import DeliveryDeps, contacts_from_stream, render_contact_letter
+from dunning.models.contacts import Contact
+from dunning.observability import MetricUnit, logger, metrics, tracer
+from dunning.settings import Settings
+from dunning.store.blobs import Blobs
+from dunning.store.contacts import ContactsRepository
+from dunning.store.ledger import LedgerRepository
+
+settings = Settings.from_env()
+persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+idempotency = IdempotencyConfig(event_key_jmespath="contact_id", expires_after_seconds=7 * 24 * 3600)
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+deps = DeliveryDeps(config=Blobs(settings.runs_bucket).config, ledger=LedgerRepository(settings.ledger_table),
+                    contacts=ContactsRepository(settings.contacts_table), letters=Blobs(settings.letters_bucket))
+
+
+@idempotent_function(data_keyword_argument="contact", config=idempotency, persistence_store=persistence)
+def render_once(*, contact: dict[str, Any]) -> dict[str, Any]:
+    return render_contact_letter(Contact.model_validate(contact), deps)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    for contact in contacts_from_stream([record.raw_event], "letter"):
+        result = render_once(contact=contact.model_dump(mode="json"))
+        metrics.add_metric(name=f"Letters_{result['status']}", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)

@@ -1,0 +1,56 @@
+"""Event-driven contacts (user requests, system events, rules, plug-ins) against the stores.
+
+The rules and the contact-creation path are pure (:mod:`dunning.contacts`); this module loads what they
+need from the ledger and writes the resulting contacts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from dunning.contacts.context import build_context
+from dunning.contacts.create import prepare_contacts
+from dunning.contacts.plugins import PluginRegistry
+from dunning.contacts.rules import evaluate_event
+from dunning.models.config import Config
+from dunning.models.events import Event
+from dunning.observability import logger
+from dunning.store.contacts import ContactsRepository
+from dunning.store.ledger import LedgerRepository
+
+
+@dataclass
+class EventContactsOutcome:
+    created: int = 0
+    existing: int = 0
+    rejected_reason: str | None = None
+    skipped: list[str] = field(default_factory=list)
+
+
+def create_contacts_for_event(
+    event: Event,
+    config: Config,
+    ledger: LedgerRepository,
+    contacts: ContactsRepository,
+    *,
+    now: datetime | None = None,
+    registry: PluginRegistry | None = None,
+) -> EventContactsOutcome:
+    env = event.envelope
+    ctx = build_context(event_id=env.event_id, event_type=env.event_type, occurred_at=env.occurred_at,
+                        payload=event.payload, lookup=ledger)
+    outcome = evaluate_event(ctx, config, registry)
+    persons = ledger.persons({d.person_id for d in outcome.drafts if d.person_id})
+    prepared = prepare_contacts(outcome.drafts, config, persons=persons, now=now or datetime.now(UTC))
+    created = contacts.create_new(prepared.contacts)
+    result = EventContactsOutcome(created=len(created), existing=len(prepared.contacts) - len(created),
+                                  skipped=[f"{s.rule_id}: {s.reason}" for s in outcome.skipped])
+    reasons = [reason for _, reason in prepared.rejected]
+    if reasons and not prepared.contacts:
+        result.rejected_reason = "no contact created: " + "; ".join(reasons)
+    elif reasons:
+        logger.warning("some contacts rejected", extra={"event_id": env.event_id, "reasons": reasons})
+    if result.skipped:
+        logger.info("rules matched without a contact", extra={"event_id": env.event_id, "skipped": result.skipped})
+    return result

@@ -1,0 +1,164 @@
+"""In-process Lambda runtime for the embedded stack.
+
+moto normally runs a function in Docker. Here every invocation that reaches moto's Lambda backend
+(direct ``Invoke``, Step Functions tasks, and the event-source pollers in :mod:`dunning.local.pollers`)
+imports the real handler from the function's ``CodeUri`` folder and calls it with the function's own
+environment, exactly as configured by the template. Invocations run one at a time (the process
+environment is per-function), which also makes local runs deterministic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TextIO
+
+from dunning.local.translate import FunctionSource
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    _deadline: float = 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class InvocationRecord:
+    function_name: str
+    duration_ms: float
+    errored: bool
+
+
+class InProcessRuntime:
+    def __init__(self, base_env: dict[str, str], log_sink: TextIO | None = None) -> None:
+        self._sources: dict[str, FunctionSource] = {}  # code zip key -> source
+        self._modules: dict[str, ModuleType] = {}
+        self._lock = threading.RLock()
+        self._base_env = base_env
+        self._log_sink = log_sink
+        self.invocations: list[InvocationRecord] = []
+        self.hooks: list[Callable[[str, dict[str, Any]], None]] = []
+
+    def register(self, sources: dict[str, FunctionSource]) -> None:
+        self._sources.update(sources)
+
+    def source_for(self, code: dict[str, Any]) -> FunctionSource | None:
+        return self._sources.get(code.get("S3Key", ""))
+
+    def _load(self, source: FunctionSource) -> Callable[[Any, Any], Any]:
+        module_file, func_name = source.handler.rsplit(".", 1)
+        key = f"{source.logical_id}:{module_file}"
+        module = self._modules.get(key)
+        if module is None:
+            path = source.code_dir / (module_file.replace(".", "/") + ".py")
+            name = f"dunning_fn_{source.logical_id}_{module_file.replace('.', '_')}"
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load handler module {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            self._modules[key] = module
+        handler: Callable[[Any, Any], Any] = getattr(module, func_name)
+        return handler
+
+    @contextlib.contextmanager
+    def _environment(self, env: dict[str, str]) -> Iterator[None]:
+        saved = dict(os.environ)
+        os.environ.update(self._base_env)
+        os.environ.update(env)
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def invoke(self, fn: Any, event: Any) -> tuple[str, bool, str]:
+        """Run the handler of moto LambdaFunction ``fn``; returns (payload, errored, logs) like moto's Docker path."""
+        source = self.source_for(fn.code)
+        if source is None:
+            return json.dumps({"errorMessage": f"no local source for {fn.function_name}"}), True, ""
+        if isinstance(event, str | bytes):
+            event = json.loads(event) if event else {}
+        with self._lock:
+            for hook in self.hooks:
+                hook(fn.function_name, event)
+            context = LambdaContext(
+                function_name=fn.function_name,
+                invoked_function_arn=fn.function_arn,
+                memory_limit_in_mb=int(fn.memory_size),
+                timeout_seconds=int(fn.timeout),
+                log_group_name=f"/aws/lambda/{fn.function_name}",
+                _deadline=time.monotonic() + int(fn.timeout),
+            )
+            env = {
+                **{k: str(v) for k, v in (fn.environment_vars or {}).items()},
+                "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+                "_HANDLER": source.handler,
+            }
+            buffer = io.StringIO()
+            started = time.perf_counter()
+            errored = False
+            with self._environment(env), contextlib.redirect_stdout(self._log_sink or buffer):
+                try:
+                    handler = self._load(source)
+                    result = handler(event, context)
+                    payload = json.dumps(result, default=str)
+                except Exception as exc:
+                    errored = True
+                    payload = json.dumps(
+                        {
+                            "errorType": type(exc).__name__,
+                            "errorMessage": str(exc),
+                            "stackTrace": traceback.format_exception(exc)[-5:],
+                        }
+                    )
+                    print(f"[local runtime] {fn.function_name} failed: {type(exc).__name__}: {exc}")
+            self.invocations.append(
+                InvocationRecord(fn.function_name, (time.perf_counter() - started) * 1000, errored)
+            )
+            return payload, errored, buffer.getvalue()
+
+
+def install(runtime: InProcessRuntime) -> None:
+    """Route moto's Lambda execution to ``runtime`` (replaces the Docker path)."""
+    from moto.awslambda.models import LambdaFunction
+
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        return runtime.invoke(self, event)
+
+    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+
+
+def zip_folder(folder: Path) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*.py")):
+            if "__pycache__" not in path.parts:
+                zf.write(path, path.relative_to(folder))
+    return buf.getvalue()

@@ -1,0 +1,102 @@
+"""Turn ``template.yaml`` into the CloudFormation that the embedded stack deploys into moto.
+
+The same SAM template is used as for AWS; the only local steps are the ones ``sam build``/``sam package``
+would otherwise do, plus two moto gaps, each written out here:
+
+* ``CodeUri``/``ContentUri`` folders become S3 locations of zips uploaded to the local S3 (what
+  ``sam package`` does). The in-process runtime maps each function back to its source folder.
+* ``DefinitionUri`` files are inlined as ``Definition`` (what ``sam package`` does with a local file).
+* moto's CloudFormation ignores ``DefinitionSubstitutions``; the translated ``DefinitionString`` is
+  rewritten to the equivalent ``Fn::Sub`` with the same variables, which CloudFormation resolves the same way.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LOCAL_PARAMETERS = {
+    # Visible template parameters whose local values differ from the AWS defaults (see template.yaml).
+    "MapMode": "INLINE",  # moto cannot run Distributed Map child executions
+    "MapExecutionType": "STANDARD",
+    "CreateSenderIdentity": "false",  # moto's CloudFormation has no AWS::SES::EmailIdentity; verified via API
+    "SenderIdentity": "collections@dunning.example",
+}
+
+
+@dataclass
+class FunctionSource:
+    logical_id: str
+    code_dir: Path
+    handler: str
+
+
+@dataclass
+class LocalTemplate:
+    cloudformation: dict[str, Any]
+    functions: dict[str, FunctionSource] = field(default_factory=dict)  # zip key -> source
+    zips: dict[str, Path] = field(default_factory=dict)  # zip key -> folder to zip
+    sam: dict[str, Any] = field(default_factory=dict)  # the SAM template as authored
+
+
+class _NoManagedPolicies:
+    """SAM asks for managed policy ARNs by name; the template uses none by name."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def load_sam_template(path: Path) -> dict[str, Any]:
+    from samtranslator.yaml_helper import yaml_parse
+
+    parsed: dict[str, Any] = yaml_parse(path.read_text())
+    return parsed
+
+
+def translate(template_path: Path, code_bucket: str, parameters: dict[str, str]) -> LocalTemplate:
+    from samtranslator.translator.transform import transform
+
+    root = template_path.parent
+    sam = load_sam_template(template_path)
+    local = copy.deepcopy(sam)
+    result = LocalTemplate(cloudformation={}, sam=sam)
+    handler_default = sam.get("Globals", {}).get("Function", {}).get("Handler")
+
+    for logical_id, resource in local.get("Resources", {}).items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            key = f"functions/{logical_id}.zip"
+            code_dir = (root / props["CodeUri"]).resolve()
+            result.functions[key] = FunctionSource(logical_id, code_dir, props.get("Handler", handler_default))
+            result.zips[key] = code_dir
+            props["CodeUri"] = {"Bucket": code_bucket, "Key": key}
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            key = f"layers/{logical_id}.zip"
+            result.zips[key] = (root / props["ContentUri"]).resolve()
+            props["ContentUri"] = {"Bucket": code_bucket, "Key": key}
+        elif resource["Type"] == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
+            props["Definition"] = json.loads((root / props.pop("DefinitionUri")).read_text())
+
+    cfn: dict[str, Any] = transform(local, parameters, _NoManagedPolicies())
+    for resource in cfn.get("Resources", {}).values():
+        if resource["Type"] == "AWS::StepFunctions::StateMachine":
+            _inline_substitutions(resource["Properties"])
+    result.cloudformation = cfn
+    return result
+
+
+def _inline_substitutions(props: dict[str, Any]) -> None:
+    subs = props.pop("DefinitionSubstitutions", None)
+    if not subs:
+        return
+    definition = props.get("DefinitionString")
+    if isinstance(definition, dict) and "Fn::Join" in definition:
+        sep, parts = definition["Fn::Join"]
+        if all(isinstance(p, str) for p in parts):
+            definition = sep.join(parts)
+    if not isinstance(definition, str):
+        raise ValueError("state machine definition is not a literal; cannot apply DefinitionSubstitutions")
+    props["DefinitionString"] = {"Fn::Sub": [definition, subs]}

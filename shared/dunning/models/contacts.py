@@ -1,0 +1,109 @@
+"""Customer contacts: the one record through which letters, emails and collector activities happen."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dunning.models.common import Frozen
+
+ContactStatus = Literal["pending", "rendered", "sent", "printed", "failed", "open", "closed", "recorded"]
+ContactSource = Literal["run", "user", "event", "rule", "plugin"]
+RecipientKind = Literal["customer", "sales_group", "collections_agent"]
+
+
+def contact_id_for(*parts: str) -> str:
+    """Deterministic contact id: the same inputs always give the same id, so a re-run creates nothing twice."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return f"c-{digest[:24]}"
+
+
+class StatusChange(Frozen):
+    status: ContactStatus
+    at: datetime
+    reason: str = ""
+
+
+class EmailRecipient(Frozen):
+    kind: RecipientKind = "customer"
+    name: str = ""
+    address: str = ""
+
+
+class ActivityDetails(Frozen):
+    """A collector activity (S2.10): linked to the lead invoice, due as-of + days to complete."""
+
+    template_code: str
+    name: str
+    type: str
+    purpose: str = ""
+    details: str = ""
+    due_on: date
+    assigned_to: str = ""
+    closed: bool = False
+
+
+class ContactDraft(Frozen):
+    """What a source asks for. :func:`dunning.contacts.create.prepare_contacts` validates and turns it
+    into a :class:`Contact`; every source (user, system event, rule, plug-in, run) goes through it."""
+
+    contact_class: str
+    contact_type: str
+    source: ContactSource
+    source_ref: str  # event id, request id or run id: what caused it
+    identity: tuple[str, ...]  # the parts the deterministic id is derived from
+    person_id: str | None = None
+    account_id: str | None = None
+    premise_id: str | None = None
+    invoice_id: str | None = None
+    note: str = ""
+    as_of: date | None = None
+    template_code: str | None = None  # overrides the contact type's template (a step's document)
+    action_override: Literal["letter", "email", "activity", "none"] | None = None
+    recipient: EmailRecipient | None = None
+    activity: ActivityDetails | None = None
+    hierarchy_id: str | None = None
+    step_id: str | None = None
+    automated: bool = False
+    reason: str = ""
+
+
+class Contact(BaseModel):
+    """A stored customer contact. Mutable only through status changes."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    contact_id: str
+    contact_class: str
+    contact_type: str
+    action: Literal["letter", "email", "activity", "none"]
+    template_code: str | None = None
+    language: str = "en"
+    person_id: str | None = None
+    account_id: str | None = None
+    premise_id: str | None = None
+    invoice_id: str | None = None
+    source: ContactSource
+    source_ref: str
+    as_of: date | None = None
+    created_at: datetime
+    status: ContactStatus = "pending"
+    history: list[StatusChange] = Field(default_factory=list)
+    note: str = ""
+    reason: str = ""
+    recipient: EmailRecipient | None = None
+    activity: ActivityDetails | None = None
+    hierarchy_id: str | None = None
+    step_id: str | None = None
+    automated: bool = False
+    s3_key: str | None = None
+    ses_message_id: str | None = None
+    pages: int | None = None
+    printed_at: datetime | None = None
+
+    @property
+    def type_key(self) -> str:
+        return f"{self.contact_class}/{self.contact_type}"

@@ -1,0 +1,230 @@
+"""The collections run's steps, one function per state of the state machine.
+
+``start_run`` (assign) -> ``evaluate_batch`` -> ``create_contacts_batch`` (per manifest item) -> ``summarize_run``.
+The run never touches one account with its own execution or its own query: accounts travel in
+pre-batched manifest files, read once by a Scan.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dunning.collections.assignment import assign
+from dunning.collections.evaluation import evaluate_account, next_state
+from dunning.models.config import Config
+from dunning.models.contacts import Contact
+from dunning.models.decisions import AccountDecision, Assignment
+from dunning.models.ledger import AccountView
+from dunning.store.blobs import Blobs
+from dunning.store.contacts import ContactsRepository
+from dunning.store.ledger import LedgerRepository
+from dunning.store.runs import RunsRepository
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+class StartRunInput(BaseModel):
+    """What the schedule or the CLI passes: an as-of date, or the scheduled time."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    as_of: date | None = None
+    scheduled_time: datetime | None = None
+    timezone: str = "UTC"
+
+    def resolve_as_of(self, now: datetime | None = None) -> date:
+        if self.as_of:
+            return self.as_of
+        moment = self.scheduled_time or now or datetime.now(UTC)
+        return moment.astimezone(ZoneInfo(self.timezone)).date()
+
+
+class BatchInput(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    run_id: str
+    as_of: date
+    manifest_prefix: str
+    batch: int = Field(ge=0)
+    decisions_key: str | None = None
+
+
+class SummarizeInput(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    run_id: str
+    as_of: date
+    batch_count: int = 0
+    status: str = "SUCCEEDED"
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class Deps:
+    config: Config
+    ledger: LedgerRepository
+    contacts: ContactsRepository
+    runs: RunsRepository
+    blobs: Blobs
+
+
+def batch_key(prefix: str, batch: int) -> str:
+    return f"{prefix}/batch-{batch:06d}.json"
+
+
+def decisions_key(prefix: str, batch: int) -> str:
+    return f"{prefix}/decisions-{batch:06d}.json"
+
+
+# ---------------------------------------------------------------------------------------------- assign
+def plan_accounts(views: Iterable[AccountView], config: Config) -> tuple[list[tuple[AccountView, Assignment]], Counter[str]]:
+    """Accounts with an open balance and their strategy assignment (pure)."""
+    planned: list[tuple[AccountView, Assignment]] = []
+    counts: Counter[str] = Counter()
+    for view in views:
+        counts["accounts_scanned"] += 1
+        if view.open_balance <= 0:
+            counts["no_open_balance"] += 1
+            continue
+        planned.append((view, assign(view, config)))
+    counts["with_open_balance"] = len(planned)
+    return planned, counts
+
+
+def start_run(payload: StartRunInput, deps: Deps, batch_size: int, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    as_of = payload.resolve_as_of(now)
+    run_id = f"run-{as_of.isoformat()}-{uuid.uuid4().hex[:8]}"
+    deps.runs.acquire(as_of, run_id, now)
+    prefix = f"runs/{as_of.isoformat()}/{run_id}"
+    planned, counts = plan_accounts(deps.ledger.scan_accounts(), deps.config)
+    batches = 0
+    for start in range(0, len(planned), batch_size):
+        chunk = planned[start : start + batch_size]
+        deps.blobs.put_json(batch_key(prefix, batches), [
+            {"view": v.model_dump(mode="json"), "assignment": a.model_dump(mode="json")} for v, a in chunk
+        ])
+        batches += 1
+    deps.runs.put_run(run_id, {"run_id": run_id, "as_of": as_of.isoformat(), "status": "RUNNING",
+                               "started_at": now.isoformat(), "batch_count": batches,
+                               "config_version": deps.config.version, **counts})
+    return {"run_id": run_id, "as_of": as_of.isoformat(), "manifest_prefix": prefix,
+            "batches": list(range(batches)), "batch_count": batches, **counts}
+
+
+# ---------------------------------------------------------------------------------------------- evaluate
+def decide(views_and_assignments: Iterable[tuple[AccountView, Assignment]], config: Config, as_of: date
+           ) -> list[tuple[AccountView, AccountDecision]]:
+    return [(v, evaluate_account(v, config, as_of, a)) for v, a in views_and_assignments]
+
+
+def history_entry(decision: AccountDecision) -> dict[str, Any]:
+    return {
+        "account_id": decision.account_id,
+        "outcome": decision.outcome,
+        "lead_invoice_id": decision.lead_invoice_id,
+        "days_from_due": decision.days_from_due,
+        "actions": [f"{a.origin}:{a.step_id}:{a.action}" for a in decision.actions],
+        "reasons": decision.reasons,
+        "assignment": decision.assignment_reason,
+    }
+
+
+def evaluate_batch(payload: BatchInput, deps: Deps, retention_default: int) -> dict[str, Any]:
+    rows = deps.blobs.get_json(batch_key(payload.manifest_prefix, payload.batch))
+    pairs = [(AccountView.model_validate(r["view"]), Assignment.model_validate(r["assignment"])) for r in rows]
+    decided = decide(pairs, deps.config, payload.as_of)
+    by_hierarchy: dict[str, list[dict[str, Any]]] = {}
+    for _, d in decided:
+        by_hierarchy.setdefault(d.hierarchy_id or "(unassigned)", []).append(history_entry(d))
+    retention = {h.id: h.history_retention_days for h in deps.config.hierarchies}
+    retention.setdefault("(unassigned)", retention_default)
+    deps.runs.put_history(payload.run_id, payload.as_of, payload.batch, by_hierarchy, retention)
+    acting = [(v, d) for v, d in decided if d.actions]
+    key = decisions_key(payload.manifest_prefix, payload.batch)
+    deps.blobs.put_json(key, [{"view": v.model_dump(mode="json"), "decision": d.model_dump(mode="json")}
+                              for v, d in acting])
+    outcomes = Counter(d.outcome for _, d in decided)
+    return {**payload.model_dump(mode="json"), "decisions_key": key, "evaluated": len(decided),
+            "outcomes": dict(outcomes)}
+
+
+# ---------------------------------------------------------------------------------------------- contacts
+def build_run_contacts(acting: list[tuple[AccountView, AccountDecision]], config: Config,
+                       persons: dict[str, Any], run_id: str, now: datetime) -> list[Contact]:
+    """Contacts for the acting decisions, through the one contact-creation path (pure)."""
+    from dunning.contacts.create import prepare_contact, run_contact_drafts
+
+    out: list[Contact] = []
+    for view, decision in acting:
+        for draft in run_contact_drafts(decision, view, config, persons, run_id):
+            out.append(prepare_contact(draft, config, person=persons.get(draft.person_id or ""), now=now))
+    return out
+
+
+def persons_needed(acting: list[tuple[AccountView, AccountDecision]]) -> set[str]:
+    ids: set[str] = set()
+    for view, _ in acting:
+        if view.account:
+            ids.update(p.person_id for p in view.account.all_persons())
+    return ids
+
+
+def create_contacts_batch(payload: BatchInput, deps: Deps, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    rows = deps.blobs.get_json(payload.decisions_key or decisions_key(payload.manifest_prefix, payload.batch))
+    acting = [(AccountView.model_validate(r["view"]), AccountDecision.model_validate(r["decision"])) for r in rows]
+    persons = deps.ledger.persons(persons_needed(acting)) if acting else {}
+    contacts = build_run_contacts(acting, deps.config, persons, payload.run_id, now)
+    created = deps.contacts.create_new(contacts)
+    states = {v.account_id: s for v, d in acting if (s := next_state(v.state, d, payload.as_of)) != v.state}
+    if states:
+        deps.ledger.put_states(states)
+    result = {
+        "batch": payload.batch,
+        "acting_accounts": len(acting),
+        "contacts_planned": len(contacts),
+        "contacts_created": len(created),
+        "by_action": dict(Counter(c.action for c in created)),
+        "fallbacks": sum(1 for c in created if c.reason),
+    }
+    deps.runs.put_batch_result(payload.run_id, payload.batch, result)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- summary
+def summarize_run(payload: SummarizeInput, deps: Deps, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    results = deps.runs.batch_results(payload.run_id)
+    run = deps.runs.get_run(payload.run_id) or {}
+    totals: Counter[str] = Counter()
+    by_action: Counter[str] = Counter()
+    for r in results:
+        for k in ("acting_accounts", "contacts_planned", "contacts_created", "fallbacks"):
+            totals[k] += int(r.get(k, 0))
+        by_action.update(r.get("by_action", {}))
+    summary = {
+        "run_id": payload.run_id,
+        "as_of": payload.as_of.isoformat(),
+        "status": payload.status,
+        "started_at": run.get("started_at"),
+        "finished_at": now.isoformat(),
+        "accounts_scanned": run.get("accounts_scanned", 0),
+        "with_open_balance": run.get("with_open_balance", 0),
+        "batch_count": payload.batch_count,
+        "batches_done": len(results),
+        **totals,
+        "contacts_by_action": dict(by_action),
+        "error": payload.error,
+    }
+    deps.runs.put_run(payload.run_id, summary)
+    deps.blobs.put_json(f"runs/{payload.as_of.isoformat()}/{payload.run_id}/summary.json", summary)
+    deps.runs.release(payload.as_of, payload.run_id, payload.status)
+    return summary

@@ -1,0 +1,26 @@
+"""Environment settings for the functions, as a pydantic model. The only place that reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    ledger_table: str = Field(alias="LEDGER_TABLE")
+    contacts_table: str = Field(alias="CONTACTS_TABLE")
+    runs_table: str = Field(alias="RUNS_TABLE")
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
+    letters_bucket: str = Field(alias="LETTERS_BUCKET")
+    runs_bucket: str = Field(alias="RUNS_BUCKET")
+    sender_identity: str = Field(default="", alias="SENDER_IDENTITY")
+    history_retention_days: int = Field(default=90, alias="HISTORY_RETENTION_DAYS", ge=1)
+    batch_size: int = Field(default=1000, alias="BATCH_SIZE", ge=1, le=5000)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        return cls.model_validate(dict(os.environ if env is None else env))

@@ -1,0 +1,118 @@
+"""Thin batched DynamoDB helpers over the low-level client (the only module that speaks AttributeValues)."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from dunning.aws import StoreError, client
+
+_ser = TypeSerializer()
+_deser = TypeDeserializer()
+MAX_BATCH_GET = 100
+MAX_BATCH_WRITE = 25
+
+
+def to_av(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+
+
+def from_av(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deser.deserialize(v)) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return sorted(_plain(v) for v in value)
+    return value
+
+
+def jsonable(obj: Any) -> Any:
+    """A pydantic dump (mode='json') made storable: floats become Decimal."""
+    return json.loads(json.dumps(obj), parse_float=Decimal)
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(2.0, 0.05 * 2**attempt) * random.random())  # full jitter
+
+
+def batch_get(table: str, keys: list[dict[str, Any]], *, projection: str | None = None) -> list[dict[str, Any]]:
+    """BatchGetItem in chunks of 100, retrying unprocessed keys with backoff. Returns plain items."""
+    ddb = client("dynamodb")
+    out: list[dict[str, Any]] = []
+    unique = list({json.dumps(k, sort_keys=True): k for k in keys}.values())
+    for start in range(0, len(unique), MAX_BATCH_GET):
+        request: dict[str, Any] = {"Keys": [to_av(k) for k in unique[start : start + MAX_BATCH_GET]]}
+        if projection:
+            request["ProjectionExpression"] = projection
+        pending = {table: request}
+        for attempt in range(10):
+            try:
+                resp = ddb.batch_get_item(RequestItems=pending)
+            except ClientError as exc:
+                raise StoreError(f"BatchGetItem on {table} failed: {exc}") from exc
+            out.extend(from_av(i) for i in resp.get("Responses", {}).get(table, []))
+            pending = resp.get("UnprocessedKeys") or {}
+            if not pending:
+                break
+            _backoff(attempt)
+        else:
+            raise StoreError(f"BatchGetItem on {table}: keys still unprocessed after retries")
+    return out
+
+
+def batch_write(table: str, puts: Iterable[dict[str, Any]] = (), deletes: Iterable[dict[str, Any]] = ()) -> int:
+    """BatchWriteItem in chunks of 25 with retry of unprocessed items. Returns the number of requests."""
+    ddb = client("dynamodb")
+    requests = [{"PutRequest": {"Item": to_av(i)}} for i in puts] + [
+        {"DeleteRequest": {"Key": to_av(k)}} for k in deletes
+    ]
+    calls = 0
+    for start in range(0, len(requests), MAX_BATCH_WRITE):
+        pending: dict[str, Any] = {table: requests[start : start + MAX_BATCH_WRITE]}
+        for attempt in range(10):
+            try:
+                resp = ddb.batch_write_item(RequestItems=pending)
+            except ClientError as exc:
+                raise StoreError(f"BatchWriteItem on {table} failed: {exc}") from exc
+            calls += 1
+            pending = resp.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            _backoff(attempt)
+        else:
+            raise StoreError(f"BatchWriteItem on {table}: items still unprocessed after retries")
+    return calls
+
+
+def query(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    ddb = client("dynamodb")
+    paginator = ddb.get_paginator("query")
+    try:
+        for page in paginator.paginate(TableName=table, **kwargs):
+            yield from (from_av(i) for i in page.get("Items", []))
+    except ClientError as exc:
+        raise StoreError(f"Query on {table} failed: {exc}") from exc
+
+
+def scan(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    ddb = client("dynamodb")
+    paginator = ddb.get_paginator("scan")
+    try:
+        for page in paginator.paginate(TableName=table, **kwargs):
+            yield from (from_av(i) for i in page.get("Items", []))
+    except ClientError as exc:
+        raise StoreError(f"Scan on {table} failed: {exc}") from exc

@@ -1,0 +1,108 @@
+"""The runs table: run locks, per-batch results, run summaries, and the process history (with TTL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dunning.aws import StoreError, client
+from dunning.store import dynamo
+
+LOCK_TTL = timedelta(hours=6)
+
+
+class RunAlreadyActive(Exception):
+    """Another run holds the lock for this as-of date (Step Functions catches this by name)."""
+
+
+class RunsRepository:
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    # ------------------------------------------------------------------ lock
+    def acquire(self, as_of: date, run_id: str, now: datetime | None = None) -> None:
+        """Take the lock for ``as_of``. Fails while another run for that date is active (and not stale)."""
+        now = now or datetime.now(UTC)
+        try:
+            client("dynamodb").put_item(
+                TableName=self.table,
+                Item=dynamo.to_av({"pk": f"LOCK#{as_of.isoformat()}", "sk": "LOCK", "run_id": run_id,
+                                   "status": "RUNNING", "expires_at": (now + LOCK_TTL).isoformat()}),
+                ConditionExpression="attribute_not_exists(pk) OR #s <> :running OR expires_at < :now",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=dynamo.to_av({":running": "RUNNING", ":now": now.isoformat()}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise RunAlreadyActive(f"a run for {as_of.isoformat()} is already active") from exc
+            raise StoreError(f"PutItem on {self.table} failed: {exc}") from exc
+
+    def release(self, as_of: date, run_id: str, status: str) -> None:
+        try:
+            client("dynamodb").update_item(
+                TableName=self.table,
+                Key=dynamo.to_av({"pk": f"LOCK#{as_of.isoformat()}", "sk": "LOCK"}),
+                UpdateExpression="SET #s = :st",
+                ConditionExpression="run_id = :r",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=dynamo.to_av({":st": status, ":r": run_id}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise StoreError(f"UpdateItem on {self.table} failed: {exc}") from exc
+
+    # ------------------------------------------------------------------ runs
+    def put_run(self, run_id: str, record: dict[str, Any]) -> None:
+        client("dynamodb").put_item(
+            TableName=self.table,
+            Item=dynamo.to_av({"pk": f"RUN#{run_id}", "sk": "RUN", **dynamo.jsonable(record)}),
+        )
+
+    def put_batch_result(self, run_id: str, batch: int, result: dict[str, Any]) -> None:
+        client("dynamodb").put_item(
+            TableName=self.table,
+            Item=dynamo.to_av({"pk": f"RUN#{run_id}", "sk": f"BATCH#{batch:06d}", "doc": json.dumps(result)}),
+        )
+
+    def batch_results(self, run_id: str) -> list[dict[str, Any]]:
+        items = dynamo.query(self.table, KeyConditionExpression="pk = :p AND begins_with(sk, :b)",
+                             ExpressionAttributeValues={":p": {"S": f"RUN#{run_id}"}, ":b": {"S": "BATCH#"}})
+        return [json.loads(i["doc"]) for i in items]
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        items = dynamo.batch_get(self.table, [{"pk": f"RUN#{run_id}", "sk": "RUN"}])
+        return items[0] if items else None
+
+    def runs(self) -> list[dict[str, Any]]:
+        items = dynamo.scan(self.table, FilterExpression="sk = :r", ExpressionAttributeValues={":r": {"S": "RUN"}})
+        return sorted(items, key=lambda i: i.get("started_at", ""))
+
+    # ------------------------------------------------------------------ process history
+    def put_history(self, run_id: str, as_of: date, batch: int, by_hierarchy: dict[str, list[dict[str, Any]]],
+                    retention_days: dict[str, int], now: datetime | None = None) -> int:
+        """One item per (hierarchy, run, batch) holding that batch's decisions; expires through TTL."""
+        now = now or datetime.now(UTC)
+        items = []
+        for hierarchy, decisions in by_hierarchy.items():
+            ttl = int((now + timedelta(days=retention_days.get(hierarchy, 90))).timestamp())
+            items.append({"pk": f"HIST#{hierarchy}", "sk": f"{as_of.isoformat()}#{run_id}#{batch:06d}",
+                          "as_of": as_of.isoformat(), "run_id": run_id, "ttl": ttl,
+                          "decisions": json.dumps(decisions, default=str)})
+        return dynamo.batch_write(self.table, items)
+
+    def history(self, hierarchy: str, since: date | None = None) -> list[dict[str, Any]]:
+        cond = "pk = :p" + (" AND sk >= :s" if since else "")
+        values = {":p": {"S": f"HIST#{hierarchy}"}}
+        if since:
+            values[":s"] = {"S": since.isoformat()}
+        out = []
+        now = int(datetime.now(UTC).timestamp())
+        for item in dynamo.query(self.table, KeyConditionExpression=cond, ExpressionAttributeValues=values):
+            if int(item.get("ttl", now + 1)) < now:
+                continue  # expired but not yet removed by TTL
+            for d in json.loads(item["decisions"]):
+                out.append({"as_of": item["as_of"], "run_id": item["run_id"], **d})
+        return out
