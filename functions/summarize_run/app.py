@@ -21,5 +21,5 @@ def handler(event: SummarizeInput, context: LambdaContext) -> dict[str, Any]:
     settings = Settings.from_env()
     logger.append_keys(run_id=event.run_id)
     summary = summarize_run(event, run_deps(settings))
-    logger.info("run finished", extra={k: summary[k] for k in ("status", "batches_done", "contacts_created")})
+    logger.info("run finished", extra={k: summary.get(k) for k in ("status", "batches_done", "contacts_created")})
     return summary

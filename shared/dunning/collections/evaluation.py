@@ -109,6 +109,8 @@ def evaluate_account(
     pre_done = state.predunning_done
     pre_until = as_of - pre.delta if pre is not None else as_of  # due + offset <= as_of  <=>  due <= this
 
+    currency = view.currency
+    aged_limit = h.aged_balance_below.get(currency)  # the aged balance is only summed when it is needed
     lead: InvoiceView | None = None
     lead_due = as_of
     has_open = False
@@ -121,10 +123,10 @@ def evaluate_account(
             continue
         has_open = True
         due = inv.due_date
-        if due < as_of:
+        if aged_limit is not None and due < as_of:
             aged += amount
         status = inv.collection_status
-        if status in _HOLD:
+        if status is not None and status in _HOLD:
             skipped.append((inv, _HOLD[status]))
             continue
         if pre is not None and as_of <= due <= pre_until and inv.invoice_id not in pre_done:
@@ -156,10 +158,8 @@ def evaluate_account(
 
     # Exclusion (S2.5) --------------------------------------------------------------------------------
     excluded: list[str] = []
-    currency = view.currency
-    limit = h.aged_balance_below.get(currency)
-    if limit is not None and aged < limit:
-        excluded.append(f"aged balance {aged:.2f} {currency} below {limit:.2f}")
+    if aged_limit is not None and aged < aged_limit:
+        excluded.append(f"aged balance {aged:.2f} {currency} below {aged_limit:.2f}")
     if lead is not None:
         limit = h.invoice_amount_below.get(lead.currency)
         if limit is not None and lead.amount < limit:

@@ -29,10 +29,15 @@ ENTRY_POINT_GROUP = "dunning.contact_rules"
 
 @runtime_checkable
 class ContactRulePlugin(Protocol):
-    """What a plug-in provides. ``name`` is what ``ContactRule.algorithm`` refers to."""
+    """What a plug-in provides. ``name`` is what ``ContactRule.algorithm`` refers to.
 
-    name: str
-    event_types: Collection[str]
+    Read-only members, so a plain class attribute (``event_types = ("severance.event",)``) satisfies them."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def event_types(self) -> Collection[str]: ...
 
     def drafts(self, ctx: EventContext, rule: ContactRule, config: Config) -> list[ContactDraft]: ...
 

@@ -66,11 +66,15 @@ def format_money(amount: Decimal, currency: str, language: str) -> str:
 
 
 def format_day(day: _dt.date, language: str, style: str = "long") -> str:
-    """``long``: "5 de março de 2026"; ``medium``: the locale's medium format; ``numeric``: 05/03/2026."""
+    """``long``: "5 de março de 2026"; ``medium``: the locale's medium format; ``numeric``: 05/03/2026.
+
+    Spaces are no-break spaces (as babel already uses inside amounts), so a date never wraps in a letter."""
     loc = locale_for(language)
     if style == "numeric":
-        return format_skeleton(_TABLE_DATE_SKELETON, day, locale=loc)
-    return format_date(day, format=style, locale=loc)
+        text = format_skeleton(_TABLE_DATE_SKELETON, day, locale=loc)
+    else:
+        text = format_date(day, format=style, locale=loc)
+    return text.replace(" ", "\u00a0")
 
 
 # --------------------------------------------------------------------------- the context

@@ -186,6 +186,9 @@ class Pollers:
 
     def _deliver_stream(self, m: Mapping, records: list[dict[str, Any]]) -> None:
         for rec in records:
+            created = rec.get("dynamodb", {}).get("ApproximateCreationDateTime")
+            if hasattr(created, "timestamp"):
+                rec["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
             rec.setdefault("eventSourceARN", m.source_arn)
             rec.setdefault("eventSource", "aws:dynamodb")
         selected = [r for r in records if not m.filters or any(matches_pattern(f, r) for f in m.filters)]

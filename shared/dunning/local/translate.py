@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,4 +100,14 @@ def _inline_substitutions(props: dict[str, Any]) -> None:
             definition = sep.join(parts)
     if not isinstance(definition, str):
         raise ValueError("state machine definition is not a literal; cannot apply DefinitionSubstitutions")
-    props["DefinitionString"] = {"Fn::Sub": [definition, subs]}
+    # Fn::Join of literal pieces and the substitution values: what DefinitionSubstitutions means, in a form
+    # moto resolves without touching the ASL's own "$$." context paths.
+    pieces: list[Any] = []
+    for i, part in enumerate(re.split(r"\$\{([A-Za-z0-9_]+)\}", definition)):
+        if i % 2 == 0:
+            pieces.append(part)
+        elif part in subs:
+            pieces.append(subs[part])
+        else:
+            pieces.append("${" + part + "}")
+    props["DefinitionString"] = {"Fn::Join": ["", pieces]}

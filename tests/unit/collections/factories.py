@@ -114,12 +114,12 @@ def predictions(benchmark: str = "60", late: str | None = "act_late", very_late:
     return Predictions(benchmark_percent=Decimal(benchmark), late_activity=late, very_late_activity=very_late)
 
 
-def config(*hierarchies: Hierarchy, pools: Iterable[Pool] = ()) -> Config:
-    """A valid config. Pools a hierarchy names but ``pools`` lacks match every account; every template code
-    the steps and predictions use is created."""
+def config(*hierarchies: Hierarchy, pools: Iterable[Pool] = (), auto_pools: bool = True) -> Config:
+    """A valid config. Pools a hierarchy names but ``pools`` lacks match every account (unless
+    ``auto_pools`` is off); every template code the steps and predictions use is created."""
     pool_list = list(pools)
     known = {p.id for p in pool_list}
-    for h in hierarchies:
+    for h in hierarchies if auto_pools else ():
         for pid in h.pools:
             if pid not in known:
                 pool_list.append(pool(pid))

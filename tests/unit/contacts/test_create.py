@@ -56,7 +56,7 @@ def test_given_usage_rule_when_field_present_or_absent_then_accepted_or_rejected
 ):
     # Given a type whose only constraint is `usage` on `field`, and a draft with/without that field
     config = config_with_usage(field, usage)
-    values = {"person_id": None, "account_id": None, "premise_id": None}
+    values: dict[str, str | None] = {"person_id": None, "account_id": None, "premise_id": None}
     if present:
         values[f"{field}_id"] = "X-1"
     d = draft("TEST/T", **values)

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-
 from dunning.email import (
     ComposedEmail,
     EmailError,
@@ -25,7 +24,10 @@ from dunning.templating import TemplateError
 
 def template(*languages: str, default: str = "en", **overrides: object) -> EmailTemplate:
     bodies = {
-        lang: {"subject": f"[{lang}] Invoice {{{{ invoice }}}}", "html": f"<p>{lang}: Dear {{{{ name }}}}</p>"}
+        lang: {
+            "subject": f"[{lang}] Invoice {{{{ invoice }}}}",
+            "html": f"<p>{lang}: Dear {{{{ name }}}}</p>",
+        }
         for lang in languages
     }
     data: dict[str, object] = {
@@ -77,7 +79,10 @@ def test_given_html_in_data_when_composing_then_body_escaped_and_subject_not():
 
 def test_given_subject_rendering_line_breaks_when_composing_then_one_line():
     t = template("en", bodies={"en": {"subject": "Invoice\n{{ invoice }}\r\n  due", "html": "<p>x</p>"}})
-    assert compose_email(t, CTX, language="en", to_name="", to_address="a@b.example").subject == "Invoice INV-1 due"
+    assert (
+        compose_email(t, CTX, language="en", to_name="", to_address="a@b.example").subject
+        == "Invoice INV-1 due"
+    )
 
 
 @pytest.mark.parametrize(
@@ -116,7 +121,9 @@ def test_given_name_and_address_when_formatted_then_name_angle_address(name, add
     assert format_address(name, address) == formatted
 
 
-@pytest.mark.parametrize("address", ["", "not-an-address", "a@b", "a@b.example\r\nBcc: x@y.example", "иван@example.ru"])
+@pytest.mark.parametrize(
+    "address", ["", "not-an-address", "a@b", "a@b.example\r\nBcc: x@y.example", "иван@example.ru"]
+)
 def test_given_unusable_recipient_address_when_composing_then_email_error(address):
     with pytest.raises(EmailError):
         compose_email(template("en"), CTX, language="en", to_name="x", to_address=address)
@@ -173,10 +180,22 @@ def test_given_contact_that_cannot_be_emailed_when_composed_then_email_error(fie
 
 def test_given_account_view_when_building_email_context_then_documented_names_with_localised_text():
     invoices = [
-        InvoiceView(invoice_id="I-1", invoice_date=date(2026, 1, 1), due_date=date(2026, 1, 31),
-                    amount=Decimal("1234.50"), currency="BRL", open_amount=Decimal("1000.00")),
-        InvoiceView(invoice_id="I-2", invoice_date=date(2026, 2, 1), due_date=date(2026, 3, 15),
-                    amount=Decimal("10.00"), currency="BRL", open_amount=Decimal("10.00")),
+        InvoiceView(
+            invoice_id="I-1",
+            invoice_date=date(2026, 1, 1),
+            due_date=date(2026, 1, 31),
+            amount=Decimal("1234.50"),
+            currency="BRL",
+            open_amount=Decimal("1000.00"),
+        ),
+        InvoiceView(
+            invoice_id="I-2",
+            invoice_date=date(2026, 2, 1),
+            due_date=date(2026, 3, 15),
+            amount=Decimal("10.00"),
+            currency="BRL",
+            open_amount=Decimal("10.00"),
+        ),
     ]
     acct = AccountUpserted(account_id="A-1", currency="BRL", main_person_id="P-1")
     ctx = email_context(
@@ -188,24 +207,47 @@ def test_given_account_view_when_building_email_context_then_documented_names_wi
         as_of=date(2026, 3, 1),
         language="pt-BR",
     )
-    assert set(ctx) == {"company", "person", "recipient", "account", "invoice", "open_invoices", "totals", "as_of",
-                        "as_of_text", "language"}
+    assert set(ctx) == {
+        "company",
+        "person",
+        "recipient",
+        "account",
+        "invoice",
+        "open_invoices",
+        "totals",
+        "as_of",
+        "as_of_text",
+        "language",
+    }
     assert ctx["invoice"]["days_overdue"] == 29
     assert ctx["invoice"]["open_amount_text"] == "R$\xa01.000,00"
     assert ctx["totals"]["overdue_balance"] == Decimal("1000.00")
     assert ctx["totals"]["open_balance_text"] == "R$\xa01.010,00"
     assert ctx["recipient"] == {"name": "Ana Souza", "address": "ana@example.com"}
-    t = template("pt", bodies={"pt": {
-        "subject": "Fatura {{ invoice.id }} vencida em {{ invoice.due_date_text }}",
-        "html": "<p>Olá {{ person.name }}, saldo {{ totals.open_balance_text }}</p>",
-    }}, default="pt")
+    t = template(
+        "pt",
+        bodies={
+            "pt": {
+                "subject": "Fatura {{ invoice.id }} vencida em {{ invoice.due_date_text }}",
+                "html": "<p>Olá {{ person.name }}, saldo {{ totals.open_balance_text }}</p>",
+            }
+        },
+        default="pt",
+    )
     email = compose_email(t, ctx, language="pt-BR", to_name="Ana", to_address="ana@example.com")
     assert email.subject == "Fatura I-1 vencida em 31 de janeiro de 2026"
     assert email.text == "Olá Ana Souza, saldo R$\xa01.010,00"
 
 
 def test_given_no_view_or_person_when_building_email_context_then_optional_parts_are_none():
-    ctx = email_context(company=COMPANY, person=None, account=None, view=None, invoice_id=None,
-                        as_of=date(2026, 3, 1), language="xx-unknown")
+    ctx = email_context(
+        company=COMPANY,
+        person=None,
+        account=None,
+        view=None,
+        invoice_id=None,
+        as_of=date(2026, 3, 1),
+        language="xx-unknown",
+    )
     assert (ctx["person"], ctx["account"], ctx["invoice"], ctx["open_invoices"]) == (None, None, None, [])
     assert ctx["as_of_text"] == "March 1, 2026"  # unknown language: English

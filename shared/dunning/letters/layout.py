@@ -1,0 +1,527 @@
+"""A4 letter layout with fpdf2: DIN 5008 form B positions for a DL/C5 window envelope.
+
+Page 1, in millimetres from the top-left corner::
+
+    12-43   letterhead: company name (start side), sender details (end side)
+    45-90   address window, x 20-105 (fixed: the envelope window does not move in RTL letters; the text
+            inside is right-aligned instead): one return-address line, then recipient name + address
+    50-     info block, x 125-190: date, customer account, our reference (contact id)
+    100-    subject (bold), body paragraphs, the invoice table where the template puts it
+    281-    footer on every page: company line and "Page x of y" (mirrored in RTL letters)
+
+Fold marks at 105 and 210 mm and a punch mark at 148.5 mm sit in the left margin of page 1.
+Following pages get a one-line continuation header. Text is wrapped here, word by word, rather than with
+``multi_cell``: with text shaping ``multi_cell`` re-shapes the growing line for every character.
+
+Right-to-left letters (Arabic) use HarfBuzz shaping (``set_text_shaping``) and fpdf2's bidi algorithm;
+each string's base direction is its first strong character (UAX #9 P2/P3), a paragraph's direction is
+decided once for all its lines, and strings without strong characters (numbers) take the letter's direction.
+Table columns are mirrored; amounts stay right-aligned so decimal points line up.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from functools import cache
+from typing import Any
+
+from dunning.letters import fontcache
+from dunning.letters.context import INVOICE_TABLE_MARKER, NO_INVOICE_TABLE_MARKER
+from dunning.letters.labels import LabelSet, labels_for
+
+PAGE_W, PAGE_H = 210.0, 297.0
+LEFT, RIGHT = 25.0, 20.0
+TEXT_W = PAGE_W - LEFT - RIGHT  # 165
+WINDOW_X, WINDOW_Y, WINDOW_W, WINDOW_H, WINDOW_PAD = 20.0, 45.0, 85.0, 45.0, 5.0
+INFO_X, INFO_Y, INFO_W = 125.0, 50.0, 65.0
+SUBJECT_Y = 100.0
+CONTINUATION_TOP = 25.0
+BOTTOM_MARGIN = 22.0  # page break at 275 mm
+FOOTER_Y = 281.0
+PT = 25.4 / 72  # mm per point
+
+BODY_SIZE, BODY_LEADING = 10.0, 5.0
+SUBJECT_SIZE = 12.0
+TABLE_SIZE, TABLE_ROW_H, TABLE_HEAD_SIZE, TABLE_HEAD_H = 9.0, 5.6, 8.0, 6.6
+MAX_RECIPIENT_LINES = 8
+
+INK, GREY, RULE, FILL, ALERT = (20, 20, 20), (95, 95, 95), (175, 175, 175), (236, 236, 236), (150, 20, 20)
+
+_ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufefc]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_BLANK_LINE = re.compile(r"\n[ \t\u00a0]*\n")
+_BOLD_LINE = re.compile(r"^\*\*(.+)\*\*$")
+_BULLET_LINE = re.compile(r"^[-•*]\s+(.+)$")
+_ELLIPSIS = "…"
+
+
+# --------------------------------------------------------------------------- parsed body
+@dataclass(frozen=True)
+class TextLine:
+    text: str
+    bold: bool = False
+    bullet: bool = False
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    lines: tuple[TextLine, ...]
+
+
+@dataclass(frozen=True)
+class InvoiceTable:
+    pass
+
+
+Block = Paragraph | InvoiceTable
+
+
+def clean_text(text: str) -> str:
+    """NFC, Unix newlines, no control characters (tabs become spaces)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return unicodedata.normalize("NFC", _CONTROL.sub("", text))
+
+
+def parse_body(body: str, *, has_invoices: bool) -> list[Block]:
+    """Plain-text template output -> paragraphs (blank-line separated; single newlines are kept as line
+    breaks) and the invoice table where ``{{ invoice_table }}`` stands (appended at the end when the
+    template does not place it, left out with ``{{ no_invoice_table }}`` or when there are no invoices).
+
+    Line markup: ``**whole line**`` is bold; a line starting with ``- `` or ``• `` is a bullet point.
+    """
+    text = clean_text(body)
+    want_table = has_invoices and NO_INVOICE_TABLE_MARKER not in text
+    text = text.replace(NO_INVOICE_TABLE_MARKER, "")
+    blocks: list[Block] = []
+    placed = False
+    for index, segment in enumerate(text.split(INVOICE_TABLE_MARKER)):
+        if index > 0 and want_table and not placed:
+            blocks.append(InvoiceTable())
+            placed = True
+        for chunk in _BLANK_LINE.split(segment):
+            lines = [_parse_line(raw) for raw in chunk.split("\n") if raw.strip()]
+            if lines:
+                blocks.append(Paragraph(tuple(lines)))
+    if want_table and not placed:
+        blocks.append(InvoiceTable())
+    return blocks
+
+
+def _parse_line(raw: str) -> TextLine:
+    line = " ".join(raw.split(" ")).strip()
+    bold = _BOLD_LINE.match(line)
+    if bold:
+        return TextLine(bold.group(1).strip(), bold=True)
+    bullet = _BULLET_LINE.match(line)
+    if bullet:
+        return TextLine(bullet.group(1).strip(), bullet=True)
+    return TextLine(line)
+
+
+def strong_direction(text: str) -> str | None:
+    """'rtl' / 'ltr' from the first strong character (UAX #9 P2/P3), None if there is none."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return None
+
+
+# --------------------------------------------------------------------------- the document
+@dataclass
+class LetterLayout:
+    """Draws one letter. ``context`` is a letter context (see :mod:`dunning.letters.context`)."""
+
+    context: Mapping[str, Any]
+    subject: str
+    blocks: Sequence[Block]
+    language: str
+    rtl: bool
+    labels: LabelSet = field(init=False)
+    shaping: bool = field(init=False, default=False)
+    primary: str = field(init=False, default=fontcache.LATIN)
+    _widths: dict[tuple[str, float, str], float] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.labels = labels_for(self.language)
+
+    # ------------------------------------------------------------------ entry point
+    def render(self) -> tuple[bytes, int]:
+        pdf = _letter_pdf_class()(orientation="P", unit="mm", format="A4")
+        pdf.layout = self
+        self._setup(pdf)
+        pdf.add_page()
+        self._window(pdf)
+        self._info_block(pdf)
+        pdf.set_y(SUBJECT_Y)
+        if self.subject:
+            self._paragraph(pdf, [TextLine(self.subject, bold=True)], size=SUBJECT_SIZE, leading=6.0)
+            pdf.set_y(pdf.get_y() + 4.0)
+        for block in self.blocks:
+            if isinstance(block, InvoiceTable):
+                pdf.set_y(pdf.get_y() + 1.0)
+                self._invoice_table(pdf)
+                pdf.set_y(pdf.get_y() + 4.0)
+            else:
+                self._paragraph(pdf, block.lines, size=BODY_SIZE, leading=BODY_LEADING)
+                pdf.set_y(pdf.get_y() + 2.6)
+        data = bytes(pdf.output())
+        return data, pdf.pages_count
+
+    def _setup(self, pdf: Any) -> None:
+        texts = [self.subject, *(ln.text for b in self.blocks if isinstance(b, Paragraph) for ln in b.lines),
+                 *_strings(self.context.get("company")), *_strings(self.context.get("recipient")),
+                 *(inv.get("number", "") for inv in self.context.get("invoices", ()))]
+        needs_arabic = self.rtl or any(_ARABIC.search(t) for t in texts if t)
+        self.shaping = needs_arabic
+        if needs_arabic:
+            self.primary = fontcache.ARABIC if self.rtl else fontcache.LATIN
+            fallback = fontcache.LATIN if self.rtl else fontcache.ARABIC
+            fontcache.attach_fonts(pdf, (self.primary, fallback))
+            pdf.set_fallback_fonts([fallback], exact_match=False)
+            pdf.set_text_shaping(True, direction="rtl" if self.rtl else "ltr")
+        else:
+            fontcache.attach_fonts(pdf, (fontcache.LATIN,))
+        pdf.set_margins(LEFT, CONTINUATION_TOP, RIGHT)
+        pdf.set_auto_page_break(True, margin=BOTTOM_MARGIN)
+        # the total replaces "{nb}" in a 3-digit slot: keep it next to the words ("من" precedes it in RTL)
+        pdf.alias_nb_pages("{nb}", align="R" if self.rtl else "L")
+        pdf.c_margin = 0
+        company = self.context.get("company") or {}
+        pdf.set_title(self.subject or company.get("name", ""))
+        pdf.set_author(company.get("name", ""))
+        pdf.set_creator("Dunning")
+        pdf.set_lang(self.language)
+        raw_today = (self.context.get("raw") or {}).get("today")
+        if isinstance(raw_today, date):  # reproducible bytes for the same letter
+            pdf.set_creation_date(datetime.combine(raw_today, time(0), tzinfo=UTC))
+
+    # ------------------------------------------------------------------ text primitives
+    def _font(self, pdf: Any, size: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:
+        pdf.set_font(self.primary, "B" if bold else "", size)
+        pdf.set_text_color(*color)
+
+    def _pin_font(self, pdf: Any) -> None:
+        """Work around an fpdf2 2.8 bug: with fallback fonts, a line whose first fragment uses a fallback
+        font sets the main font *inside* its own text object (later wrapped in q/Q) yet marks it as set for
+        the page, so the next line is drawn without a font ("No font in show"). Setting the font for the
+        page beforehand, as fpdf2 does for lines that start in the main font, keeps that state true."""
+        if self.shaping and not getattr(pdf, "current_font_is_set_on_page", True):
+            pdf._out(pdf._set_font_for_page(pdf.current_font, pdf.font_size_pt))
+
+    def _direction(self, pdf: Any, text: str) -> None:
+        """A standalone string (name, address line, id, phone, table cell) runs in the direction of its first
+        strong character; one without any (a phone number, an amount without symbol) left to right."""
+        if self.shaping:
+            pdf.set_text_shaping(True, direction=strong_direction(text) or "ltr")
+
+    def _width(self, pdf: Any, text: str) -> float:
+        key = (pdf.font_family + pdf.font_style, pdf.font_size_pt, text)
+        width = self._widths.get(key)
+        if width is None:
+            width = pdf.get_string_width(text)
+            self._widths[key] = width
+        return width
+
+    def _fit(self, pdf: Any, text: str, width: float) -> str:
+        """``text`` cut with an ellipsis so that it fits ``width``."""
+        if self._width(pdf, text) <= width:
+            return text
+        lo, hi = 0, len(text)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if pdf.get_string_width(text[:mid].rstrip() + _ELLIPSIS) <= width:
+                lo = mid
+            else:
+                hi = mid - 1
+        return text[:lo].rstrip() + _ELLIPSIS
+
+    def _put(self, pdf: Any, x: float, y: float, w: float, h: float, text: str, align: str) -> None:
+        """One line of text in the box (x, y, w, h); ``align`` is L / R / C (absolute, not logical)."""
+        if not text:
+            return
+        self._direction(pdf, text)
+        pdf.set_xy(x, y)
+        self._pin_font(pdf)
+        pdf.cell(w, h, text, align=align)
+
+    def _start(self) -> str:
+        return "R" if self.rtl else "L"
+
+    def _end(self) -> str:
+        return "L" if self.rtl else "R"
+
+    def _mirror(self, x: float, w: float) -> float:
+        """x of a box placed at ``x`` in LTR letters, mirrored within the text column in RTL letters."""
+        return LEFT + (PAGE_W - RIGHT) - x - w if self.rtl else x
+
+    def wrap(self, pdf: Any, text: str, width: float) -> list[str]:
+        """Greedy word wrap with the current font; a word wider than the line is broken by characters."""
+        lines: list[str] = []
+        current: list[str] = []
+        current_w = 0.0
+        space = self._width(pdf, " ")
+        for word in text.split(" "):
+            if not word:
+                continue
+            word_w = self._width(pdf, word)
+            if word_w > width:
+                if current:
+                    lines.append(" ".join(current))
+                pieces = self._break_word(pdf, word, width)
+                lines.extend(pieces[:-1])
+                current, current_w = [pieces[-1]], self._width(pdf, pieces[-1])
+            elif current and current_w + space + word_w > width:
+                lines.append(" ".join(current))
+                current, current_w = [word], word_w
+            else:
+                current_w += (space if current else 0.0) + word_w
+                current.append(word)
+        if current:
+            lines.append(" ".join(current))
+        return lines
+
+    def _break_word(self, pdf: Any, word: str, width: float) -> list[str]:
+        pieces: list[str] = []
+        start = 0
+        while start < len(word):
+            end = start + 1
+            while end < len(word) and pdf.get_string_width(word[start:end + 1]) <= width:
+                end += 1
+            pieces.append(word[start:end])
+            start = end
+        return pieces
+
+    # ------------------------------------------------------------------ page furniture (called by fpdf2)
+    def header(self, pdf: Any) -> None:
+        company = self.context.get("company") or {}
+        if pdf.page_no() == 1:
+            self._letterhead(pdf, company)
+            self._fold_marks(pdf)
+            return
+        self._font(pdf, 9, bold=True)
+        self._put(pdf, self._mirror(LEFT, 80), 11, 80, 5, company.get("name", ""), self._start())
+        self._font(pdf, 8, color=GREY)
+        ref = f"{self.labels['reference']}: {self.context.get('reference', '')} · {self._today()}"
+        self._put(pdf, self._mirror(105, 85), 11, 85, 5, self._fit(pdf, ref, 85), self._end())
+        pdf.set_draw_color(*RULE)
+        pdf.set_line_width(0.2)
+        pdf.line(LEFT, 17, PAGE_W - RIGHT, 17)
+        pdf.set_y(CONTINUATION_TOP)
+
+    def footer(self, pdf: Any) -> None:
+        company = self.context.get("company") or {}
+        pdf.set_draw_color(*RULE)
+        pdf.set_line_width(0.2)
+        pdf.line(LEFT, FOOTER_Y, PAGE_W - RIGHT, FOOTER_Y)
+        parts = [company.get(k, "") for k in ("name", "phone", "email", "website")]
+        self._font(pdf, 7, color=GREY)
+        line = self._fit(pdf, " · ".join(p for p in parts if p), 132)
+        self._put(pdf, self._mirror(LEFT, 132), FOOTER_Y + 2, 132, 4, line, self._start())
+        self._font(pdf, 8, color=GREY)
+        page = self.labels["page"].format(page=pdf.page_no(), pages="{nb}")
+        self._put(pdf, self._mirror(160, 30), FOOTER_Y + 2, 30, 4, page, self._end())
+
+    def _letterhead(self, pdf: Any, company: Mapping[str, Any]) -> None:
+        self._font(pdf, 15, bold=True)
+        name = self._fit(pdf, company.get("name", ""), 95)
+        self._put(pdf, self._mirror(LEFT, 95), 13, 95, 8, name, self._start())
+        details = [*company.get("address_lines", []), company.get("phone", ""), company.get("email", ""),
+                   company.get("website", "")]
+        self._font(pdf, 8, color=GREY)
+        y = 13.5
+        for text in [d for d in details if d][:8]:
+            self._put(pdf, self._mirror(INFO_X, INFO_W), y, INFO_W, 3.6, self._fit(pdf, text, INFO_W),
+                      self._end())
+            y += 3.6
+
+    def _fold_marks(self, pdf: Any) -> None:
+        pdf.set_draw_color(*RULE)
+        pdf.set_line_width(0.2)
+        for y, length in ((105.0, 5.0), (148.5, 7.0), (210.0, 5.0)):
+            pdf.line(3, y, 3 + length, y)
+
+    # ------------------------------------------------------------------ page 1 blocks
+    def _window(self, pdf: Any) -> None:
+        company = self.context.get("company") or {}
+        recipient = self.context.get("recipient") or {}
+        x, w = WINDOW_X + WINDOW_PAD, WINDOW_W - 2 * WINDOW_PAD
+        align = self._start()
+        # return address: one small line at the top of the window, underlined
+        self._font(pdf, 6.5, color=GREY)
+        sender = " · ".join(p for p in [company.get("name", ""), *company.get("address_lines", [])] if p)
+        self._put(pdf, x, WINDOW_Y + 2.0, w, 3.2, self._fit(pdf, sender, w), align)
+        pdf.set_draw_color(*RULE)
+        pdf.set_line_width(0.1)
+        pdf.line(x, WINDOW_Y + 5.6, x + w, WINDOW_Y + 5.6)
+        lines = [recipient.get("name", ""), *recipient.get("address_lines", [])]
+        lines = [clean_text(str(ln)).strip() for ln in lines if ln and str(ln).strip()][:MAX_RECIPIENT_LINES]
+        size = 10.0
+        self._font(pdf, size)
+        while size > 8.0 and any(self._width(pdf, ln) > w for ln in lines):
+            size -= 0.5
+            self._font(pdf, size)
+        leading = min(4.6, (WINDOW_Y + WINDOW_H - 1.0 - (WINDOW_Y + 9.0)) / max(len(lines), 1))
+        y = WINDOW_Y + 9.0
+        for text in lines:
+            self._put(pdf, x, y, w, leading, self._fit(pdf, text, w), align)
+            y += leading
+
+    def _today(self) -> str:
+        dates = self.context.get("dates") or {}
+        return str(dates.get("today") or self.context.get("today") or "")
+
+    def _info_block(self, pdf: Any) -> None:
+        account = self.context.get("account") or {}
+        items = [
+            (self.labels["date"], self._today()),
+            (self.labels["account"], str(account.get("id") or "")),
+            (self.labels["reference"], str(self.context.get("reference") or "")),
+        ]
+        y = INFO_Y
+        align = self._start()
+        for label, value in items:
+            if not value:
+                continue
+            self._font(pdf, 7.5, color=GREY)
+            self._put(pdf, INFO_X, y, INFO_W, 3.6, label, align)
+            self._font(pdf, 9.5)
+            self._put(pdf, INFO_X, y + 3.6, INFO_W, 4.6, self._fit(pdf, value, INFO_W), align)
+            y += 10.0
+
+    # ------------------------------------------------------------------ body
+    def _paragraph(self, pdf: Any, lines: Sequence[TextLine], *, size: float, leading: float) -> None:
+        """Each hard line is a bidi paragraph (UAX #9 P1: a newline separates paragraphs); its direction,
+        from its first strong character or else the letter's, holds for all its wrapped lines."""
+        align = "R" if self.rtl else "L"
+        indent = 5.0
+        for line in lines:
+            direction = strong_direction(line.text) or ("rtl" if self.rtl else "ltr")
+            if self.shaping:
+                pdf.set_text_shaping(True, direction=direction)
+            self._font(pdf, size, bold=line.bold)
+            width = TEXT_W - (indent if line.bullet else 0.0)
+            for number, text in enumerate(self.wrap(pdf, line.text, width)):
+                if pdf.will_page_break(leading):
+                    pdf.add_page()
+                    if self.shaping:
+                        pdf.set_text_shaping(True, direction=direction)
+                    self._font(pdf, size, bold=line.bold)
+                y = pdf.get_y()
+                x = LEFT + (indent if line.bullet and not self.rtl else 0.0)
+                if line.bullet and number == 0:
+                    pdf.set_xy(self._mirror(LEFT, indent), y)
+                    self._pin_font(pdf)
+                    pdf.cell(indent, leading, "•", align=align)
+                pdf.set_xy(x, y)
+                self._pin_font(pdf)
+                pdf.cell(width, leading, text, align=align)
+                pdf.set_xy(LEFT, y + leading)
+
+    # ------------------------------------------------------------------ invoice table
+    def _columns(self) -> list[tuple[str, float, str]]:
+        """(key, width, alignment) in visual order, left to right."""
+        columns = [
+            ("number", 41.0, self._start()),
+            ("invoice_date", 27.0, "C"),
+            ("due_date", 27.0, "C"),
+            ("amount", 35.0, "R"),
+            ("open", 35.0, "R"),
+        ]
+        return list(reversed(columns)) if self.rtl else columns
+
+    def _invoice_table(self, pdf: Any) -> None:
+        invoices = list(self.context.get("invoices") or [])
+        if not invoices:
+            return
+        columns = self._columns()
+        if pdf.will_page_break(TABLE_HEAD_H + 2 * TABLE_ROW_H):
+            pdf.add_page()
+        self._table_head(pdf, columns)
+        pad = 1.4
+        for inv in invoices:
+            if pdf.will_page_break(TABLE_ROW_H):
+                pdf.add_page()
+                self._table_head(pdf, columns)
+            y = pdf.get_y()
+            x = LEFT
+            for key, width, align in columns:
+                overdue = key == "due_date" and bool(inv.get("overdue"))
+                self._font(pdf, TABLE_SIZE, bold=overdue, color=ALERT if overdue else INK)
+                text = self._fit(pdf, str(inv.get(key, "")), width - 2 * pad)
+                self._put(pdf, x + pad, y, width - 2 * pad, TABLE_ROW_H, text, align)
+                x += width
+            pdf.set_draw_color(*RULE)
+            pdf.set_line_width(0.1)
+            pdf.line(LEFT, y + TABLE_ROW_H, LEFT + TEXT_W, y + TABLE_ROW_H)
+            pdf.set_xy(LEFT, y + TABLE_ROW_H)
+        totals = self.context.get("totals") or {}
+        rows = [(self.labels["total_open"], str(totals.get("open", "")), True)]
+        if totals.get("count_overdue"):
+            rows.append((self.labels["total_overdue"], str(totals.get("overdue", "")), False))
+        if pdf.will_page_break(len(rows) * TABLE_ROW_H + 1.0):
+            pdf.add_page()
+            self._table_head(pdf, columns)
+        y = pdf.get_y()
+        pdf.set_draw_color(*INK)
+        pdf.set_line_width(0.3)
+        pdf.line(LEFT, y, LEFT + TEXT_W, y)
+        y += 0.6
+        value_w = columns[0][1] if self.rtl else columns[-1][1]
+        label_w = TEXT_W - value_w
+        value_x = LEFT if self.rtl else LEFT + label_w
+        label_x = LEFT + value_w if self.rtl else LEFT
+        for label, value, bold in rows:
+            self._font(pdf, TABLE_SIZE, bold=bold)
+            self._put(pdf, label_x + pad, y, label_w - 2 * pad, TABLE_ROW_H, label, self._end())
+            self._put(pdf, value_x + pad, y, value_w - 2 * pad, TABLE_ROW_H,
+                      self._fit(pdf, value, value_w - 2 * pad), "R")
+            y += TABLE_ROW_H
+        pdf.set_xy(LEFT, y)
+
+    def _table_head(self, pdf: Any, columns: Sequence[tuple[str, float, str]]) -> None:
+        y = pdf.get_y()
+        pdf.set_fill_color(*FILL)
+        pdf.rect(LEFT, y, TEXT_W, TABLE_HEAD_H, style="F")
+        self._font(pdf, TABLE_HEAD_SIZE, bold=True)
+        x = LEFT
+        pad = 1.4
+        for key, width, align in columns:
+            label = self.labels["invoice_no" if key == "number" else key]
+            self._put(pdf, x + pad, y, width - 2 * pad, TABLE_HEAD_H, self._fit(pdf, label, width - 2 * pad),
+                      align)
+            x += width
+        pdf.set_xy(LEFT, y + TABLE_HEAD_H)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+@cache
+def _letter_pdf_class() -> type:
+    """The fpdf2 document class, built on first use (importing fpdf costs ~0.4 s)."""
+    from fpdf import FPDF
+
+    class LetterPDF(FPDF):  # type: ignore[misc]
+        layout: LetterLayout
+
+        def header(self) -> None:
+            self.layout.header(self)
+
+        def footer(self) -> None:
+            self.layout.footer(self)
+
+    return LetterPDF
