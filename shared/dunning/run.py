@@ -193,7 +193,7 @@ def create_contacts_batch(payload: BatchInput, deps: Deps, now: datetime | None 
         "contacts_planned": len(contacts),
         "contacts_created": len(created),
         "by_action": dict(Counter(c.action for c in created)),
-        "fallbacks": sum(1 for c in created if c.reason),
+        "fallbacks": sum(1 for c in created if c.action == "letter" and "sent as letter" in c.reason),
     }
     deps.runs.put_batch_result(payload.run_id, payload.batch, result)
     return result

@@ -36,6 +36,7 @@ class CompiledStep:
     document: str | None
     recipient: str
     business_purpose: str | None
+    label: str  # "step 'r1' (7 days after due" / "pre-dunning 'p' (5 days before due", for reasons
 
     @classmethod
     def of(cls, step: Step) -> CompiledStep:
@@ -48,14 +49,16 @@ class CompiledStep:
             document=step.document,
             recipient=step.recipient,
             business_purpose=step.business_purpose,
+            label=f"{'pre-dunning' if step.pre_dunning else 'step'} '{step.id}' ({timing(step.offset_days)}",
         )
 
-    def timing(self) -> str:
-        """``7 days after due`` / ``3 days before due`` / ``on the due date``, for reasons."""
-        days = abs(self.offset)
-        if days == 0:
-            return "on the due date"
-        return f"{days} day{'s' if days != 1 else ''} {'before' if self.offset < 0 else 'after'} due"
+
+def timing(offset: int) -> str:
+    """``7 days after due`` / ``1 day before due`` / ``on the due date``, for reasons."""
+    days = abs(offset)
+    if days == 0:
+        return "on the due date"
+    return f"{days} day{'s' if days != 1 else ''} {'before' if offset < 0 else 'after'} due"
 
 
 @dataclass(frozen=True, slots=True)

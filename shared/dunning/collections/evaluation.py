@@ -50,7 +50,9 @@ Order of the checks, and the interpretation chosen wherever the issue left room:
    has an activity template configured and whose probability reaches the benchmark
    (``probability * 100 >= benchmark_percent``) decides. If that kind's activity was already created for
    the invoice nothing is created (there is no fall-back to "late" once "very late" was flagged). At most
-   one prediction activity per account per day (``state.last_prediction_activity_on``). Prediction
+   one prediction activity per account per day (``state.last_prediction_activity_on``), and none on a day
+   the account already had an automated contact recorded: re-running a day never adds anything, even when
+   the first run changed which invoice leads. Prediction
    activities are tasks for collectors, not customer contacts: ``automated=False``, so quiet days neither
    block them nor are extended by them.
 10. **Automation log**: with ``create_activities_for_automations``, every performed non-activity step
@@ -352,8 +354,7 @@ def _perform(
             recipient=step.recipient,
             business_purpose=step.business_purpose,
             automated=True,
-            reason=f"{'pre-dunning' if origin == 'pre_dunning' else 'step'} '{step.id}' "
-            f"({step.timing()}: {on}) for {role} {inv.invoice_id}",
+            reason=f"{step.label}: {on}) for {role} {inv.invoice_id}",
         )
     )
     if h.log_automations and step.action != "activity":
@@ -382,9 +383,12 @@ def _predict(
     state: CollectionState,
     as_of: date,
 ) -> None:
-    last = state.last_prediction_activity_on
-    if last is not None and last >= as_of:
-        return
+    # One prediction activity per account per day, and none in a re-run of a day the account was already
+    # contacted on: a first run can change the lead (e.g. it finished the old lead's last step), and a
+    # re-run of the same day must not act on the new lead.
+    for last in (state.last_prediction_activity_on, state.last_automated_contact_on):
+        if last is not None and last >= as_of:
+            return
     threshold = h.prediction_threshold
     assert threshold is not None  # set whenever prediction_kinds is non-empty
     for kind in h.prediction_kinds:

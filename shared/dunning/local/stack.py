@@ -142,9 +142,22 @@ class LocalStack:
         return cls(endpoint, port, outputs, resources, local, runtime, pollers, server, env)
 
     def stop(self) -> None:
+        """Stop polling and the server, and forget every resource (moto's backends are per process)."""
         self.pollers.stop()
         if self._server is not None:
             self._server.stop()
+            self._server = None
+            from moto.backends import get_backend
+
+            for name in ("cloudformation", "lambda", "sqs", "dynamodb", "dynamodbstreams", "s3", "stepfunctions",
+                         "ses", "sesv2", "iam", "logs", "events", "scheduler", "cloudwatch", "sns"):
+                try:
+                    get_backend(name).reset()  # type: ignore[arg-type]
+                except Exception:  # noqa: S112 - best effort: a backend moto does not have
+                    continue
+            from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+            stepfunctions_parser_backends.reset()
 
     def __enter__(self) -> LocalStack:
         return self

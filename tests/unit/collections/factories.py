@@ -110,7 +110,9 @@ def hierarchy(
     )
 
 
-def predictions(benchmark: str = "60", late: str | None = "act_late", very_late: str | None = "act_very_late"):
+def predictions(
+    benchmark: str = "60", late: str | None = "act_late", very_late: str | None = "act_very_late"
+):
     return Predictions(benchmark_percent=Decimal(benchmark), late_activity=late, very_late_activity=very_late)
 
 
@@ -130,7 +132,9 @@ def config(*hierarchies: Hierarchy, pools: Iterable[Pool] = (), auto_pools: bool
             if s.document:
                 docs[s.action].add(s.document)
         if h.predictions:
-            docs["activity"].update(c for c in (h.predictions.late_activity, h.predictions.very_late_activity) if c)
+            docs["activity"].update(
+                c for c in (h.predictions.late_activity, h.predictions.very_late_activity) if c
+            )
     return Config(
         company=Company(name="Acme Utilities"),
         pools=pool_list,

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
-
 from dunning.collections import (
     NO_POOL_MATCHED,
     UnknownHierarchyError,
@@ -16,6 +14,7 @@ from dunning.collections import (
     preview_hierarchy,
 )
 from dunning.models.config import Criteria, Criterion
+from pydantic import ValidationError
 
 from .factories import (
     after,
@@ -40,31 +39,81 @@ SEGMENT_VIP = crit("attributes.segment", equals="vip")
         pytest.param([SEGMENT_VIP], {"segment": "vip"}, True, id="equals-matches-the-same-value"),
         pytest.param([SEGMENT_VIP], {"segment": "retail"}, False, id="equals-rejects-another-value"),
         pytest.param([SEGMENT_VIP], {}, False, id="equals-rejects-a-missing-attribute"),
-        pytest.param([crit("attributes.employees", equals=10)], {"employees": "10"}, True,
-                     id="equals-compares-numeric-text-as-a-number"),
-        pytest.param([crit("attributes.segment", in_=["retail", "home"])], {"segment": "home"}, True,
-                     id="in-matches-any-listed-value"),
-        pytest.param([crit("attributes.segment", in_=["retail", "home"])], {"segment": "vip"}, False,
-                     id="in-rejects-an-unlisted-value"),
-        pytest.param([crit("attributes.employees", min=10, max=50)], {"employees": 10}, True,
-                     id="range-includes-its-lower-bound"),
-        pytest.param([crit("attributes.employees", min=10, max=50)], {"employees": 50}, True,
-                     id="range-includes-its-upper-bound"),
-        pytest.param([crit("attributes.employees", min=10, max=50)], {"employees": 51}, False,
-                     id="range-rejects-above-the-upper-bound"),
-        pytest.param([crit("attributes.employees", min=10)], {"employees": 9.5}, False,
-                     id="open-range-rejects-below-the-lower-bound"),
-        pytest.param([crit("attributes.blocked", missing=True)], {}, True, id="missing-matches-an-absent-attribute"),
-        pytest.param([crit("attributes.blocked", missing=True)], {"blocked": True}, False,
-                     id="missing-rejects-a-present-attribute"),
-        pytest.param([crit("attributes.region", present=True)], {"region": "north"}, True,
-                     id="present-matches-a-present-attribute"),
-        pytest.param([SEGMENT_VIP, crit("attributes.region", equals="north")], {"segment": "vip"}, False,
-                     id="all-needs-every-criterion"),
-        pytest.param([SEGMENT_VIP, crit("attributes.region", equals="north")],
-                     {"segment": "vip", "region": "north"}, True, id="all-matches-when-every-criterion-holds"),
-        pytest.param([Criteria(any=[SEGMENT_VIP, crit("attributes.region", equals="north")])],
-                     {"region": "north"}, True, id="nested-any-needs-one-criterion"),
+        pytest.param(
+            [crit("attributes.employees", equals=10)],
+            {"employees": "10"},
+            True,
+            id="equals-compares-numeric-text-as-a-number",
+        ),
+        pytest.param(
+            [crit("attributes.segment", in_=["retail", "home"])],
+            {"segment": "home"},
+            True,
+            id="in-matches-any-listed-value",
+        ),
+        pytest.param(
+            [crit("attributes.segment", in_=["retail", "home"])],
+            {"segment": "vip"},
+            False,
+            id="in-rejects-an-unlisted-value",
+        ),
+        pytest.param(
+            [crit("attributes.employees", min=10, max=50)],
+            {"employees": 10},
+            True,
+            id="range-includes-its-lower-bound",
+        ),
+        pytest.param(
+            [crit("attributes.employees", min=10, max=50)],
+            {"employees": 50},
+            True,
+            id="range-includes-its-upper-bound",
+        ),
+        pytest.param(
+            [crit("attributes.employees", min=10, max=50)],
+            {"employees": 51},
+            False,
+            id="range-rejects-above-the-upper-bound",
+        ),
+        pytest.param(
+            [crit("attributes.employees", min=10)],
+            {"employees": 9.5},
+            False,
+            id="open-range-rejects-below-the-lower-bound",
+        ),
+        pytest.param(
+            [crit("attributes.blocked", missing=True)], {}, True, id="missing-matches-an-absent-attribute"
+        ),
+        pytest.param(
+            [crit("attributes.blocked", missing=True)],
+            {"blocked": True},
+            False,
+            id="missing-rejects-a-present-attribute",
+        ),
+        pytest.param(
+            [crit("attributes.region", present=True)],
+            {"region": "north"},
+            True,
+            id="present-matches-a-present-attribute",
+        ),
+        pytest.param(
+            [SEGMENT_VIP, crit("attributes.region", equals="north")],
+            {"segment": "vip"},
+            False,
+            id="all-needs-every-criterion",
+        ),
+        pytest.param(
+            [SEGMENT_VIP, crit("attributes.region", equals="north")],
+            {"segment": "vip", "region": "north"},
+            True,
+            id="all-matches-when-every-criterion-holds",
+        ),
+        pytest.param(
+            [Criteria(any=[SEGMENT_VIP, crit("attributes.region", equals="north")])],
+            {"region": "north"},
+            True,
+            id="nested-any-needs-one-criterion",
+        ),
         pytest.param([], {}, True, id="empty-all-matches-every-account"),
     ],
 )
@@ -77,9 +126,7 @@ def test_pool_criteria_select_accounts_by_their_attributes(
     result = assign(view(invoice("I1", day(0)), attributes=attributes), cfg)
     # Then it is in the hierarchy exactly when the criteria match
     assert (result.hierarchy_id == "h") is expected
-    assert result.reason == (
-        "pool 'p' matched (hierarchy 'h', rank 1)" if expected else NO_POOL_MATCHED
-    )
+    assert result.reason == ("pool 'p' matched (hierarchy 'h', rank 1)" if expected else NO_POOL_MATCHED)
 
 
 def test_pool_criteria_can_use_the_open_balance_and_currency() -> None:
@@ -113,21 +160,55 @@ RANKED = config(
 @pytest.mark.parametrize(
     ("attributes", "manual", "hierarchy_id", "is_manual", "reason"),
     [
-        pytest.param({"segment": "retail"}, None, "standard", False,
-                     "pool 'retail' matched (hierarchy 'standard', rank 2)", id="one-pool-gives-its-hierarchy"),
-        pytest.param({"segment": "retail", "region": "south"}, None, "standard", False,
-                     "pool 'retail' matched (hierarchy 'standard', rank 2); also matched 'x' at rank 5",
-                     id="several-pools-best-rank-wins-and-the-others-are-named"),
-        pytest.param({"segment": "retail", "tier": "gold"}, None, "vip", False,
-                     "pool 'vip' matched (hierarchy 'vip', rank 1); also matched 'retail' at rank 2",
-                     id="rank-1-beats-a-hierarchy-declared-earlier"),
-        pytest.param({"segment": "retail", "region": "north"}, None, "standard", False,
-                     "pool 'retail' matched (hierarchy 'standard', rank 2); also matched 'north' at rank 2, "
-                     "'x' at rank 5", id="two-pools-of-one-hierarchy-name-the-first-listed"),
-        pytest.param({"segment": "retail"}, "fallback", "fallback", True, "manual assignment to 'fallback'",
-                     id="manual-assignment-overrides-the-pools"),
-        pytest.param({"segment": "retail"}, "gone", None, True, "manual assignment to unknown hierarchy 'gone'",
-                     id="manual-assignment-to-unknown-hierarchy-is-unassigned"),
+        pytest.param(
+            {"segment": "retail"},
+            None,
+            "standard",
+            False,
+            "pool 'retail' matched (hierarchy 'standard', rank 2)",
+            id="one-pool-gives-its-hierarchy",
+        ),
+        pytest.param(
+            {"segment": "retail", "region": "south"},
+            None,
+            "standard",
+            False,
+            "pool 'retail' matched (hierarchy 'standard', rank 2); also matched 'x' at rank 5",
+            id="several-pools-best-rank-wins-and-the-others-are-named",
+        ),
+        pytest.param(
+            {"segment": "retail", "tier": "gold"},
+            None,
+            "vip",
+            False,
+            "pool 'vip' matched (hierarchy 'vip', rank 1); also matched 'retail' at rank 2",
+            id="rank-1-beats-a-hierarchy-declared-earlier",
+        ),
+        pytest.param(
+            {"segment": "retail", "region": "north"},
+            None,
+            "standard",
+            False,
+            "pool 'retail' matched (hierarchy 'standard', rank 2); also matched 'north' at rank 2, "
+            "'x' at rank 5",
+            id="two-pools-of-one-hierarchy-name-the-first-listed",
+        ),
+        pytest.param(
+            {"segment": "retail"},
+            "fallback",
+            "fallback",
+            True,
+            "manual assignment to 'fallback'",
+            id="manual-assignment-overrides-the-pools",
+        ),
+        pytest.param(
+            {"segment": "retail"},
+            "gone",
+            None,
+            True,
+            "manual assignment to unknown hierarchy 'gone'",
+            id="manual-assignment-to-unknown-hierarchy-is-unassigned",
+        ),
         pytest.param({"segment": "other"}, None, None, False, "no pool matched", id="no-pool-is-unassigned"),
     ],
 )
@@ -154,19 +235,32 @@ def test_config_without_hierarchies_leaves_every_account_unassigned() -> None:
     assert (decision.outcome, decision.reasons) == ("unassigned", [NO_POOL_MATCHED])
 
 
-# --------------------------------------------------------------------------- config validation (models/config.py)
+# ------------------------------------------------------------------ config validation (models/config.py)
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        pytest.param(lambda: config(hierarchy("a", 1, pools=["p"]), hierarchy("b", 2, pools=["p"])),
-                     "pool 'p' is assigned to both 'a' and 'b'", id="a-pool-assigned-to-two-hierarchies"),
-        pytest.param(lambda: config(hierarchy("a", 3), hierarchy("b", 3)),
-                     "hierarchies 'a' and 'b' have the same rank 3", id="two-hierarchies-with-the-same-rank"),
-        pytest.param(lambda: hierarchy("a", 1, [before("p1", 5, pre_dunning=True), before("p2", 2, pre_dunning=True),
-                                                after("r", 7)]),
-                     "at most one step may be pre-dunning", id="two-pre-dunning-steps-in-a-hierarchy"),
-        pytest.param(lambda: config(hierarchy("a", 1, pools=["nope"]), auto_pools=False),
-                     "names unknown pool 'nope'", id="a-hierarchy-naming-an-unknown-pool"),
+        pytest.param(
+            lambda: config(hierarchy("a", 1, pools=["p"]), hierarchy("b", 2, pools=["p"])),
+            "pool 'p' is assigned to both 'a' and 'b'",
+            id="a-pool-assigned-to-two-hierarchies",
+        ),
+        pytest.param(
+            lambda: config(hierarchy("a", 3), hierarchy("b", 3)),
+            "hierarchies 'a' and 'b' have the same rank 3",
+            id="two-hierarchies-with-the-same-rank",
+        ),
+        pytest.param(
+            lambda: hierarchy(
+                "a", 1, [before("p1", 5, pre_dunning=True), before("p2", 2, pre_dunning=True), after("r", 7)]
+            ),
+            "at most one step may be pre-dunning",
+            id="two-pre-dunning-steps-in-a-hierarchy",
+        ),
+        pytest.param(
+            lambda: config(hierarchy("a", 1, pools=["nope"]), auto_pools=False),
+            "names unknown pool 'nope'",
+            id="a-hierarchy-naming-an-unknown-pool",
+        ),
         pytest.param(lambda: hierarchy("a", 0), "greater than or equal to 1", id="rank-below-1"),
     ],
 )

@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-
 from dunning.collections import evaluate_account, next_state
 from dunning.models.decisions import AccountDecision, Assignment, PlannedAction
 
@@ -19,15 +18,31 @@ CFG = config(hierarchy("h", 1, [after("r1", 7)]))  # its pool matches every acco
     ("account", "outcome", "reasons"),
     [
         pytest.param(view(), "no_balance", ["no open balance"], id="no-invoices-no-balance"),
-        pytest.param(view(invoice("I1", day(-30)), payments=[payment("P1", "100.00", day(-1))]), "no_balance",
-                     ["no open balance"], id="everything-paid-no-balance"),
-        pytest.param(view(invoice("I1", day(-30)), manual="gone"), "unassigned",
-                     ["manual assignment to unknown hierarchy 'gone'"], id="unknown-manual-hierarchy-unassigned"),
-        pytest.param(view(manual="gone"), "no_balance", ["no open balance"],
-                     id="no-balance-is-reported-before-unassigned"),
+        pytest.param(
+            view(invoice("I1", day(-30)), payments=[payment("P1", "100.00", day(-1))]),
+            "no_balance",
+            ["no open balance"],
+            id="everything-paid-no-balance",
+        ),
+        pytest.param(
+            view(invoice("I1", day(-30)), manual="gone"),
+            "unassigned",
+            ["manual assignment to unknown hierarchy 'gone'"],
+            id="unknown-manual-hierarchy-unassigned",
+        ),
+        pytest.param(
+            view(manual="gone"),
+            "no_balance",
+            ["no open balance"],
+            id="no-balance-is-reported-before-unassigned",
+        ),
         pytest.param(view(invoice("I1", day(-30))), "act", [], id="an-overdue-account-is-acted-on"),
-        pytest.param(view(invoice("I1", day(-3))), "none",
-                     [f"no step due before {day(4)} (next: step 'r1' for invoice I1)"], id="nothing-due-is-none"),
+        pytest.param(
+            view(invoice("I1", day(-3))),
+            "none",
+            [f"no step due before {day(4)} (next: step 'r1' for invoice I1)"],
+            id="nothing-due-is-none",
+        ),
     ],
 )
 def test_every_decision_has_an_outcome_and_says_why(account: Any, outcome: str, reasons: list[str]) -> None:
@@ -55,29 +70,51 @@ def test_an_assignment_to_a_hierarchy_no_longer_configured_is_unassigned() -> No
 
 # --------------------------------------------------------------------------- next_state
 def _action(origin: str, step_id: str, invoice_id: str, automated: bool = True) -> PlannedAction:
-    return PlannedAction(origin=origin, hierarchy_id="h", step_id=step_id, action="letter" if automated else "activity",
-                         invoice_id=invoice_id, automated=automated)
+    return PlannedAction(
+        origin=origin,
+        hierarchy_id="h",
+        step_id=step_id,
+        action="letter" if automated else "activity",
+        invoice_id=invoice_id,
+        automated=automated,
+    )
 
 
 def _decision(*actions: PlannedAction) -> AccountDecision:
-    return AccountDecision(account_id="A1", as_of=day(0), outcome="act" if actions else "none", actions=list(actions))
+    return AccountDecision(
+        account_id="A1", as_of=day(0), outcome="act" if actions else "none", actions=list(actions)
+    )
 
 
 @pytest.mark.parametrize(
     ("actions", "expected"),
     [
         pytest.param([], state(day(-9), {"I0": ["r0"]}), id="no-action-changes-nothing"),
-        pytest.param([_action("step", "r1", "I1")], state(day(0), {"I0": ["r0"], "I1": ["r1"]}),
-                     id="a-step-is-done-for-its-invoice-and-is-a-contact"),
-        pytest.param([_action("pre_dunning", "pre", "I2")], state(day(0), {"I0": ["r0"]}, ["I2"]),
-                     id="pre-dunning-is-done-for-its-invoice-and-is-a-contact"),
-        pytest.param([_action("prediction", "prediction:late", "I1", automated=False)],
-                     state(day(-9), {"I0": ["r0"], "I1": ["prediction:late"]}, last_prediction=day(0)),
-                     id="a-prediction-is-recorded-but-is-not-a-contact"),
-        pytest.param([_action("automation_log", "r1", "I1", automated=False)], state(day(-9), {"I0": ["r0"]}),
-                     id="an-automation-log-records-nothing"),
-        pytest.param([_action("step", "r0", "I0")], state(day(0), {"I0": ["r0"]}),
-                     id="a-step-already-recorded-is-not-duplicated"),
+        pytest.param(
+            [_action("step", "r1", "I1")],
+            state(day(0), {"I0": ["r0"], "I1": ["r1"]}),
+            id="a-step-is-done-for-its-invoice-and-is-a-contact",
+        ),
+        pytest.param(
+            [_action("pre_dunning", "pre", "I2")],
+            state(day(0), {"I0": ["r0"]}, ["I2"]),
+            id="pre-dunning-is-done-for-its-invoice-and-is-a-contact",
+        ),
+        pytest.param(
+            [_action("prediction", "prediction:late", "I1", automated=False)],
+            state(day(-9), {"I0": ["r0"], "I1": ["prediction:late"]}, last_prediction=day(0)),
+            id="a-prediction-is-recorded-but-is-not-a-contact",
+        ),
+        pytest.param(
+            [_action("automation_log", "r1", "I1", automated=False)],
+            state(day(-9), {"I0": ["r0"]}),
+            id="an-automation-log-records-nothing",
+        ),
+        pytest.param(
+            [_action("step", "r0", "I0")],
+            state(day(0), {"I0": ["r0"]}),
+            id="a-step-already-recorded-is-not-duplicated",
+        ),
     ],
 )
 def test_next_state_records_what_the_run_did(actions: list[PlannedAction], expected: Any) -> None:
@@ -99,8 +136,19 @@ def test_next_state_is_idempotent_and_never_moves_the_last_contact_back() -> Non
 
 def test_a_full_cycle_from_pre_dunning_to_the_last_step() -> None:
     # Given a complete strategy and one invoice, run daily from 10 days before due
-    cfg = config(hierarchy("h", 1, [before("pre", 3, "email", pre_dunning=True), after("r1", 5, "email"),
-                                    after("r2", 15), after("final", 30, "activity")], quiet_days=3))
+    cfg = config(
+        hierarchy(
+            "h",
+            1,
+            [
+                before("pre", 3, "email", pre_dunning=True),
+                after("r1", 5, "email"),
+                after("r2", 15),
+                after("final", 30, "activity"),
+            ],
+            quiet_days=3,
+        )
+    )
     account = view(invoice("I1", day(0)))
     history: list[tuple[date, str, str]] = []
     for n in range(-10, 60):

@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from dunning.collections import evaluate_account, next_state
 
-from .factories import after, before, config, day, hierarchy, invoice, payment, planned, state, view, with_state
+from .factories import (
+    after,
+    before,
+    config,
+    day,
+    hierarchy,
+    invoice,
+    payment,
+    planned,
+    state,
+    view,
+    with_state,
+)
 
 DUE = day(0)
 PRE = before("heads_up", 5, "email", pre_dunning=True)
@@ -35,14 +46,21 @@ def test_pre_dunning_is_a_before_due_notice(as_of: date, sent: bool) -> None:
     assert bool(pre) is sent
     if sent:
         assert (pre[0].step_id, pre[0].action, pre[0].document, pre[0].step_date, pre[0].automated) == (
-            "heads_up", "email", "email_heads_up", day(-5), True,
+            "heads_up",
+            "email",
+            "email_heads_up",
+            day(-5),
+            True,
         )
 
 
 def test_pre_dunning_runs_for_every_open_invoice_not_only_the_lead() -> None:
     # Given an overdue lead invoice and two invoices coming due, one of them paid
     account = view(
-        invoice("LEAD", day(-7)), invoice("I3", day(4)), invoice("I2", day(2)), invoice("PAID", day(3)),
+        invoice("LEAD", day(-7)),
+        invoice("I3", day(4)),
+        invoice("I2", day(2)),
+        invoice("PAID", day(3)),
         payments=[payment("P1", "100.00", day(-1), invoice_id="PAID")],
     )
     # When a run evaluates it
@@ -61,8 +79,11 @@ def test_pre_dunning_runs_for_every_open_invoice_not_only_the_lead() -> None:
         pytest.param({"collection_state": state(predunning=["I1"])}, [], id="once-per-invoice"),
         pytest.param({"statuses": {"I1": "disputed"}}, [], id="not-for-a-disputed-invoice"),
         pytest.param({"statuses": {"I1": "promised_to_pay"}}, [], id="not-for-a-promised-invoice"),
-        pytest.param({"statuses": {"I1": "resolved"}}, [("pre_dunning", "heads_up", "email", "I1")],
-                     id="for-a-resolved-invoice"),
+        pytest.param(
+            {"statuses": {"I1": "resolved"}},
+            [("pre_dunning", "heads_up", "email", "I1")],
+            id="for-a-resolved-invoice",
+        ),
     ],
 )
 def test_pre_dunning_skips_invoices_already_notified_or_on_hold(kwargs: dict, expected: list) -> None:
@@ -108,7 +129,9 @@ def test_a_pre_dunning_step_configured_after_the_due_date_never_runs() -> None:
     cfg = config(hierarchy("h", 1, [after("late_pre", 3, pre_dunning=True), after("r1", 7)]))
     # When runs happen around the due date / Then it never runs
     for n in range(-5, 10):
-        assert all(a.origin != "pre_dunning" for a in evaluate_account(view(invoice("I1", DUE)), cfg, day(n)).actions)
+        assert all(
+            a.origin != "pre_dunning" for a in evaluate_account(view(invoice("I1", DUE)), cfg, day(n)).actions
+        )
 
 
 def test_pre_dunning_gets_an_automation_log_when_asked() -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from dunning.collections import evaluate_account, next_state
 from dunning.collections.compiled import compile_criteria
@@ -16,10 +14,14 @@ from dunning.models.config import Config, Criteria, Criterion
 from dunning.models.decisions import AccountDecision
 from dunning.models.events import CollectionStatus, InvoicePosted, PaymentReceived
 from dunning.models.ledger import AccountView, CollectionState
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .factories import config, day, hierarchy, invoice, payment, predictions, state, step, view
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# DUNNING_PROPERTY_EXAMPLES=2000 for a longer search; the default keeps the unit suite fast.
+EXAMPLES = int(os.environ.get("DUNNING_PROPERTY_EXAMPLES", "60"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FIRST_DAY, LAST_DAY = -20, 60
 
 
@@ -27,13 +29,24 @@ FIRST_DAY, LAST_DAY = -20, 60
 @st.composite
 def strategy_configs(draw: st.DrawFn) -> Config:
     steps = [
-        step(f"s{i}", draw(st.sampled_from(["letter", "email", "activity"])), draw(st.sampled_from(["before", "after"])),
-             draw(st.integers(0, 30)))
+        step(
+            f"s{i}",
+            draw(st.sampled_from(["letter", "email", "activity"])),
+            draw(st.sampled_from(["before", "after"])),
+            draw(st.integers(0, 30)),
+        )
         for i in range(draw(st.integers(1, 4)))
     ]
     if draw(st.booleans()):
-        steps.append(step("pre", draw(st.sampled_from(["letter", "email"])), "before", draw(st.integers(0, 10)),
-                          pre_dunning=True))
+        steps.append(
+            step(
+                "pre",
+                draw(st.sampled_from(["letter", "email"])),
+                "before",
+                draw(st.integers(0, 10)),
+                pre_dunning=True,
+            )
+        )
     return config(
         hierarchy(
             "h",
@@ -43,7 +56,9 @@ def strategy_configs(draw: st.DrawFn) -> Config:
             track_step=draw(st.booleans()),
             exclude_invoice_after_last_step=draw(st.booleans()),
             create_activities_for_automations=draw(st.booleans()),
-            predictions=draw(st.none() | st.builds(predictions, benchmark=st.sampled_from(["0", "50", "60", "100"]))),
+            predictions=draw(
+                st.none() | st.builds(predictions, benchmark=st.sampled_from(["0", "50", "60", "100"]))
+            ),
             aged_balance_below=draw(st.sampled_from([None, {"EUR": "20"}])),
             invoice_amount_below=draw(st.sampled_from([None, {"EUR": "15"}])),
         )
@@ -65,8 +80,13 @@ class Ledger:
         for when, inv, status in self.status_changes:
             if when <= n:
                 statuses[inv] = status
-        return view(*self.invoices, payments=[p for p in self.payments if p.received_on <= day(n)],
-                    statuses=statuses, predicted=self.predicted, collection_state=s)
+        return view(
+            *self.invoices,
+            payments=[p for p in self.payments if p.received_on <= day(n)],
+            statuses=statuses,
+            predicted=self.predicted,
+            collection_state=s,
+        )
 
 
 @st.composite
@@ -78,13 +98,21 @@ def ledgers(draw: st.DrawFn) -> Ledger:
     )
     ids = [i.invoice_id for i in invoices]
     payments = tuple(
-        payment(f"P{k}", draw(st.sampled_from(["10.00", "50.00", "120.00"])), day(draw(st.integers(-20, 60))),
-                invoice_id=draw(st.none() | st.sampled_from(ids)))
+        payment(
+            f"P{k}",
+            draw(st.sampled_from(["10.00", "50.00", "120.00"])),
+            day(draw(st.integers(-20, 60))),
+            invoice_id=draw(st.none() | st.sampled_from(ids)),
+        )
         for k in range(draw(st.integers(0, 3)))
     )
+    statuses: list[CollectionStatus] = ["disputed", "promised_to_pay", "resolved", "promise_broken"]
     changes = sorted(
-        (draw(st.integers(FIRST_DAY, LAST_DAY)), draw(st.sampled_from(ids)),
-         draw(st.sampled_from(["disputed", "promised_to_pay", "resolved", "promise_broken"])))
+        (
+            draw(st.integers(FIRST_DAY, LAST_DAY)),
+            draw(st.sampled_from(ids)),
+            draw(st.sampled_from(statuses)),
+        )
         for _ in range(draw(st.integers(0, 3)))
     )
     probability = st.sampled_from(["0.1", "0.5", "0.6", "0.9"])
@@ -100,7 +128,9 @@ def _revalidated(decision: AccountDecision) -> AccountDecision:
 # --------------------------------------------------------------------------- the daily-run invariants
 @SETTINGS
 @given(cfg=strategy_configs(), ledger=ledgers())
-def test_daily_runs_keep_quiet_days_never_repeat_a_day_and_are_deterministic(cfg: Config, ledger: Ledger) -> None:
+def test_daily_runs_keep_quiet_days_never_repeat_a_day_and_are_deterministic(
+    cfg: Config, ledger: Ledger
+) -> None:
     # Given a random strategy and an account whose payments and disputes arrive over time
     quiet_days = cfg.hierarchies[0].quiet_days
     last_contact: date | None = ledger.initial.last_automated_contact_on
@@ -133,7 +163,9 @@ def test_daily_runs_keep_quiet_days_never_repeat_a_day_and_are_deterministic(cfg
 
 @SETTINGS
 @given(cfg=strategy_configs(), ledger=ledgers(), n=st.integers(FIRST_DAY, LAST_DAY))
-def test_evaluation_does_not_depend_on_the_order_invoices_are_listed_in(cfg: Config, ledger: Ledger, n: int) -> None:
+def test_evaluation_does_not_depend_on_the_order_invoices_are_listed_in(
+    cfg: Config, ledger: Ledger, n: int
+) -> None:
     # Given an account view and the same view with its invoices listed in reverse
     account = ledger.on(n, ledger.initial)
     reversed_view = account.model_copy(update={"invoices": list(reversed(account.invoices))})
@@ -141,14 +173,16 @@ def test_evaluation_does_not_depend_on_the_order_invoices_are_listed_in(cfg: Con
     assert evaluate_account(reversed_view, cfg, day(n)) == evaluate_account(account, cfg, day(n))
 
 
-# --------------------------------------------------------------------------- compiled criteria = criteria.matches
+# ------------------------------------------------------------------ compiled criteria = criteria.matches
 VALUES = st.one_of(
     st.integers(-5, 60),
     st.floats(-5, 60, allow_nan=False),
     st.sampled_from(["vip", "retail", "10", "10.0", "abc", "", "True", "true", "nan", "2026-03-01"]),
     st.booleans(),
 )
-FIELDS = st.sampled_from(["attributes.a", "attributes.b", "attributes.a.x", "currency", "open_balance", "missing"])
+FIELDS = st.sampled_from(
+    ["attributes.a", "attributes.b", "attributes.a.x", "currency", "open_balance", "missing"]
+)
 
 
 @st.composite
@@ -172,14 +206,16 @@ def criteria_trees(draw: st.DrawFn, depth: int = 2) -> Criteria | Criterion:
 
 SUBJECTS = st.fixed_dictionaries(
     {
-        "attributes": st.dictionaries(st.sampled_from(["a", "b"]), st.none() | VALUES | st.just({"x": "vip"})),
+        "attributes": st.dictionaries(
+            st.sampled_from(["a", "b"]), st.none() | VALUES | st.just({"x": "vip"})
+        ),
         "currency": st.sampled_from(["EUR", "USD"]),
         "open_balance": st.floats(0, 100, allow_nan=False),
     }
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=EXAMPLES * 6, deadline=None)
 @given(expr=criteria_trees(), subject=SUBJECTS)
 def test_compiled_pool_criteria_agree_with_criteria_matches(expr: Any, subject: dict[str, Any]) -> None:
     # Given any criteria expression and subject / When both evaluators run / Then they agree

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from dunning.collections import evaluate_account, next_state
 
 from .factories import (
@@ -57,7 +56,9 @@ def test_quiet_days_hold_when_the_lead_invoice_was_paid_and_another_one_leads() 
     cfg = config(hierarchy("h", 1, [after("r1", 7)], quiet_days=3))
     invoices = (invoice("I1", day(-10)), invoice("I2", day(-8)))
     st = state(last_contact=day(-1), done={"I1": ["r1"]})
-    account = view(*invoices, payments=[payment("P1", "100.00", day(0), invoice_id="I1")], collection_state=st)
+    account = view(
+        *invoices, payments=[payment("P1", "100.00", day(0), invoice_id="I1")], collection_state=st
+    )
     # When the next run evaluates it
     decision = evaluate_account(account, cfg, day(0))
     # Then I2 leads but is not contacted: the account is still in its quiet days
@@ -97,8 +98,11 @@ def test_a_blocked_tracked_step_runs_once_the_quiet_days_are_over() -> None:
 def test_prediction_activities_are_not_blocked_by_quiet_days() -> None:
     # Given an account inside its quiet days with a very-late prediction on its lead invoice
     cfg = config(hierarchy("h", 1, [after("r1", 7)], quiet_days=5, predictions=predictions()))
-    account = view(invoice("I1", day(-10)), predicted={"I1": ("0.2", "0.9")},
-                   collection_state=state(last_contact=day(-1)))
+    account = view(
+        invoice("I1", day(-10)),
+        predicted={"I1": ("0.2", "0.9")},
+        collection_state=state(last_contact=day(-1)),
+    )
     # When evaluated
     decision = evaluate_account(account, cfg, day(0))
     # Then the collector task is created, the customer contact is held back

@@ -1,0 +1,53 @@
+# Dunning - every target creates .venv and installs what it needs on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+PYTEST := $(BIN)/python -m pytest
+WORKERS ?= 2
+
+.PHONY: help install demo test unit integration template reliability lint bench pdftools clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install Dunning with its dev tools
+
+pdftools: ## install poppler-utils (pdftotext) for the letter tests when possible
+	@command -v pdftotext >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq >/dev/null && apt-get install -y -qq poppler-utils >/dev/null) || \
+	  echo "pdftotext not installed (not root / no apt-get): letter tests fall back to pypdf"; }
+
+demo: $(STAMP) ## run the collections path on the embedded local AWS; results in out/
+	$(BIN)/dunning demo --out out
+
+test: $(STAMP) pdftools ## unit, template, integration and reliability tests
+	$(PYTEST) -q -n $(WORKERS) -m "not slow" tests/unit tests/template tests/integration tests/reliability
+
+unit: $(STAMP)
+	$(PYTEST) -q tests/unit
+
+integration: $(STAMP)
+	$(PYTEST) -q tests/integration
+
+template: $(STAMP)
+	$(PYTEST) -q tests/template
+
+lint: $(STAMP) ## ruff, mypy, cfn-lint and the schema check
+	$(BIN)/ruff check .
+	$(BIN)/mypy shared/dunning functions
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/dunning events schemas --check
+
+bench: $(STAMP) pdftools ## benchmarks and slow tests; writes tests/benchmarks/RESULTS.md
+	$(PYTEST) -q -p no:xdist -m "slow or not slow" tests/benchmarks
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache

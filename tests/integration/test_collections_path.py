@@ -1,0 +1,96 @@
+"""The whole collections path on the local stack, driven only through its edges."""
+
+from __future__ import annotations
+
+import email
+import json
+from datetime import date
+
+import pytest
+
+from dunning.local.demo import sent_emails
+from dunning.local.demo_data import DEMO_AS_OF
+from tests.support.local import bucket_keys, contacts, demo_events, run, send, start_stack, table_items
+
+
+@pytest.fixture(scope="module")
+def stack():
+    s = start_stack()
+    send(s, demo_events())
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def first_run(stack):
+    return run(stack, DEMO_AS_OF)
+
+
+def test_events_from_the_queue_land_in_the_ledger(stack):
+    items = table_items(stack, "LedgerTable")
+    accounts = {i["pk"] for i in items if i["pk"].startswith("ACCT#") and i["sk"] == "PROFILE"}
+    invoices = [i for i in items if i["sk"].startswith("INV#")]
+    assert len(accounts) == 49
+    assert len(invoices) > 100
+    assert not bucket_keys(stack, "RunsBucketName", "rejected/")
+
+
+def test_the_run_succeeds_and_writes_a_summary(stack, first_run):
+    assert first_run["status"] == "SUCCEEDED", first_run
+    summary = json.loads(first_run["output"])
+    assert summary["status"] == "SUCCEEDED"
+    assert summary["with_open_balance"] > 0
+    assert summary["batches_done"] == summary["batch_count"] >= 1
+    runs = [i for i in table_items(stack, "RunsTable") if i["sk"] == "RUN"]
+    assert any(r["run_id"] == summary["run_id"] and r["status"] == "SUCCEEDED" for r in runs)
+    assert bucket_keys(stack, "RunsBucketName", f"runs/{DEMO_AS_OF.isoformat()}/{summary['run_id']}/summary.json")
+
+
+def test_letter_contacts_have_a_pdf_in_s3_at_the_documented_key(stack, first_run):
+    letters = [c for c in contacts(stack) if c["action"] == "letter" and c["source"] == "run"]
+    assert letters, "the demo run creates letters"
+    keys = set(bucket_keys(stack, "LettersBucketName", "letters/"))
+    for c in letters:
+        assert c["status"] == "rendered", c
+        assert c["s3_key"] == f"letters/{c['as_of']}/{c['contact_id']}.pdf"
+        assert c["s3_key"] in keys
+    body = stack.client("s3").get_object(Bucket=stack.outputs["LettersBucketName"], Key=letters[0]["s3_key"])
+    assert body["Body"].read().startswith(b"%PDF")
+
+
+def test_email_contacts_are_sent_through_ses_with_html_and_text(stack, first_run):
+    emails = [c for c in contacts(stack) if c["action"] == "email"]
+    assert emails
+    sent = {m.id: m for m in sent_emails()}
+    for c in emails:
+        assert c["status"] == "sent", c
+        raw = sent[c["ses_message_id"]].raw_data
+        msg = email.message_from_string(raw)
+        kinds = {part.get_content_type() for part in msg.walk()}
+        assert {"text/plain", "text/html"} <= kinds
+        assert "collections@dunning.example" in msg["From"]
+
+
+def test_a_second_run_for_the_same_date_creates_nothing_new(stack, first_run):
+    before = {c["contact_id"] for c in contacts(stack)}
+    second = run(stack, DEMO_AS_OF)
+    assert second["status"] == "SUCCEEDED"
+    assert json.loads(second["output"])["contacts_created"] == 0
+    assert {c["contact_id"] for c in contacts(stack)} == before
+
+
+def test_redelivered_events_change_nothing(stack, first_run):
+    ledger_before = sorted((i["pk"], i["sk"], i.get("v")) for i in table_items(stack, "LedgerTable"))
+    contacts_before = len(contacts(stack))
+    send(stack, demo_events()[:120])
+    assert sorted((i["pk"], i["sk"], i.get("v")) for i in table_items(stack, "LedgerTable")) == ledger_before
+    assert len(contacts(stack)) == contacts_before
+
+
+def test_a_later_run_date_acts_again_without_repeating_steps(stack, first_run):
+    later = run(stack, date.fromordinal(DEMO_AS_OF.toordinal() + 30))
+    assert later["status"] == "SUCCEEDED"
+    run_contacts = [c for c in contacts(stack) if c["source"] == "run" and c.get("step_id")]
+    keys = [(c["account_id"], c["step_id"], c["invoice_id"]) for c in run_contacts
+            if not c["step_id"].startswith("prediction") and c["contact_type"] != "AUTOMATION_LOG"]
+    assert len(keys) == len(set(keys)), "a step ran twice for the same invoice"
