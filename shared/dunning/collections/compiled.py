@@ -2,9 +2,9 @@
 
 A :class:`~dunning.models.config.Config` is frozen, so everything derived from it (pools in rank order,
 each hierarchy's regular steps in timeline order, offsets, thresholds) can be computed once and reused for
-every account of a run. :func:`compiled` caches the result keyed on the config object's ``id``; the cache
-entry keeps a reference to the config, so an ``id`` can never be reused by a different config while its
-entry is alive. Pure; no I/O.
+every account of a run, pool criteria included (:func:`compile_criteria`). :func:`compiled` caches the
+result keyed on the config object's ``id``; the cache entry keeps a reference to the config, so an ``id``
+can never be reused by a different config while its entry is alive. Pure; no I/O.
 """
 
 from __future__ import annotations

@@ -52,9 +52,8 @@ Order of the checks, and the interpretation chosen wherever the issue left room:
    the invoice nothing is created (there is no fall-back to "late" once "very late" was flagged). At most
    one prediction activity per account per day (``state.last_prediction_activity_on``), and none on a day
    the account already had an automated contact recorded: re-running a day never adds anything, even when
-   the first run changed which invoice leads. Prediction
-   activities are tasks for collectors, not customer contacts: ``automated=False``, so quiet days neither
-   block them nor are extended by them.
+   the first run changed which invoice leads. Prediction activities are tasks for collectors, not
+   customer contacts: ``automated=False``, so quiet days neither block them nor are extended by them.
 10. **Automation log**: with ``create_activities_for_automations``, every performed non-activity step
     (regular or pre-dunning) is followed by an ``automation_log`` activity (``automated=False``, no
     document, same step id) so collectors see every automated step.

@@ -57,8 +57,12 @@ def load_sam_template(path: Path) -> dict[str, Any]:
     return parsed
 
 
-def translate(template_path: Path, code_bucket: str, parameters: dict[str, str]) -> LocalTemplate:
-    from samtranslator.translator.transform import transform
+def translate(template_path: Path, code_bucket: str, parameters: dict[str, str],
+              region: str = "us-east-1") -> LocalTemplate:
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
 
     root = template_path.parent
     sam = load_sam_template(template_path)
@@ -81,7 +85,11 @@ def translate(template_path: Path, code_bucket: str, parameters: dict[str, str])
         elif resource["Type"] == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
             props["Definition"] = json.loads((root / props.pop("DefinitionUri")).read_text())
 
-    cfn: dict[str, Any] = transform(local, parameters, _NoManagedPolicies())
+    to_py27_compatible_template(local, parameters)
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+    cfn: dict[str, Any] = undo_mark_unicode_str_in_template(
+        translator.translate(local, parameter_values=parameters,
+                             get_managed_policy_map=_NoManagedPolicies().load))
     for resource in cfn.get("Resources", {}).values():
         if resource["Type"] == "AWS::StepFunctions::StateMachine":
             _inline_substitutions(resource["Properties"])
