@@ -52,6 +52,9 @@ MAX_RECIPIENT_LINES = 8
 INK, GREY, RULE, FILL, ALERT = (20, 20, 20), (95, 95, 95), (175, 175, 175), (236, 236, 236), (150, 20, 20)
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufefc]")
+# text that needs the bidi algorithm / shaping: right-to-left letters and explicit directional marks
+_NEEDS_BIDI = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SHAPING_GUESS = {"features": {}, "fragment_direction": None, "script": None, "language": None}
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BLANK_LINE = re.compile(r"\n[ \t\u00a0]*\n")
 _BOLD_LINE = re.compile(r"^\*\*(.+)\*\*$")
@@ -215,19 +218,40 @@ class LetterLayout:
         if self.shaping and not getattr(pdf, "current_font_is_set_on_page", True):
             pdf._out(pdf._set_font_for_page(pdf.current_font, pdf.font_size_pt))
 
-    def _direction(self, pdf: Any, text: str) -> None:
-        """A standalone string (name, address line, id, phone, table cell) runs in the direction of its first
-        strong character; one without any (a phone number, an amount without symbol) left to right."""
-        if self.shaping:
-            pdf.set_text_shaping(True, direction=strong_direction(text) or "ltr")
+    def _direction(self, pdf: Any, text: str, default: str = "ltr") -> None:
+        """Shaping + bidi only for text that has right-to-left letters or directional marks (the rest, e.g.
+        invoice numbers or Latin addresses, takes fpdf2's much faster plain path). A standalone string runs
+        in the direction of its first strong character, ``default`` when it has none."""
+        if not self.shaping:
+            return
+        if _NEEDS_BIDI.search(text):
+            pdf.set_text_shaping(True, direction=strong_direction(text) or default)
+        elif pdf.text_shaping:
+            pdf.set_text_shaping(False)
 
     def _width(self, pdf: Any, text: str) -> float:
+        """Width in mm with the current font, memoised per document. Words of right-to-left script are shaped
+        directly with HarfBuzz (a word has no bidi reordering to do); other text is summed from the font's
+        width table, with fpdf2's fallback font for characters the main font lacks."""
         key = (pdf.font_family + pdf.font_style, pdf.font_size_pt, text)
         width = self._widths.get(key)
         if width is None:
-            width = pdf.get_string_width(text)
+            width = self._measure(pdf, text)
             self._widths[key] = width
         return width
+
+    def _measure(self, pdf: Any, text: str) -> float:
+        if not self.shaping:
+            return float(pdf.get_string_width(text))
+        font = pdf.current_font
+        if _NEEDS_BIDI.search(text) and " " not in text and all(ord(c) in font.cmap for c in text):
+            return float(font.shaped_text_width(text, pdf.font_size_pt, _SHAPING_GUESS)[1]) / pdf.k
+        saved = pdf.text_shaping
+        pdf.text_shaping = None if not _NEEDS_BIDI.search(text) else saved
+        try:
+            return float(pdf.get_string_width(text))
+        finally:
+            pdf.text_shaping = saved
 
     def _fit(self, pdf: Any, text: str, width: float) -> str:
         """``text`` cut with an ellipsis so that it fits ``width``."""
@@ -236,7 +260,7 @@ class LetterLayout:
         lo, hi = 0, len(text)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if pdf.get_string_width(text[:mid].rstrip() + _ELLIPSIS) <= width:
+            if self._measure(pdf, text[:mid].rstrip() + _ELLIPSIS) <= width:
                 lo = mid
             else:
                 hi = mid - 1
@@ -292,7 +316,7 @@ class LetterLayout:
         start = 0
         while start < len(word):
             end = start + 1
-            while end < len(word) and pdf.get_string_width(word[start:end + 1]) <= width:
+            while end < len(word) and self._measure(pdf, word[start:end + 1]) <= width:
                 end += 1
             pieces.append(word[start:end])
             start = end
@@ -401,18 +425,22 @@ class LetterLayout:
         from its first strong character or else the letter's, holds for all its wrapped lines."""
         align = "R" if self.rtl else "L"
         indent = 5.0
+        default = "rtl" if self.rtl else "ltr"
         for line in lines:
-            direction = strong_direction(line.text) or ("rtl" if self.rtl else "ltr")
-            if self.shaping:
-                pdf.set_text_shaping(True, direction=direction)
+            line_direction = strong_direction(line.text) or default
             self._font(pdf, size, bold=line.bold)
             width = TEXT_W - (indent if line.bullet else 0.0)
             for number, text in enumerate(self.wrap(pdf, line.text, width)):
                 if pdf.will_page_break(leading):
                     pdf.add_page()
-                    if self.shaping:
-                        pdf.set_text_shaping(True, direction=direction)
                     self._font(pdf, size, bold=line.bold)
+                # the hard line's direction holds for all its wrapped lines; only a wrapped line of a
+                # left-to-right paragraph without right-to-left characters can skip the bidi algorithm
+                if self.shaping:
+                    if line_direction == "rtl" or _NEEDS_BIDI.search(text):
+                        pdf.set_text_shaping(True, direction=line_direction)
+                    elif pdf.text_shaping:
+                        pdf.set_text_shaping(False)
                 y = pdf.get_y()
                 x = LEFT + (indent if line.bullet and not self.rtl else 0.0)
                 if line.bullet and number == 0:
