@@ -17,7 +17,8 @@ RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_t
 
 @lru_cache(maxsize=32)
 def _client(service: str, endpoint: str | None, region: str | None) -> Any:
-    return boto3.session.Session().client(service, config=RETRY_CONFIG, endpoint_url=endpoint, region_name=region)
+    session: Any = boto3.session.Session()
+    return session.client(service, config=RETRY_CONFIG, endpoint_url=endpoint, region_name=region)
 
 
 def client(service: str) -> Any:
@@ -27,7 +28,8 @@ def client(service: str) -> Any:
 
 
 def resource(service: str) -> Any:
-    return boto3.session.Session().resource(
+    session: Any = boto3.session.Session()
+    return session.resource(
         service, config=RETRY_CONFIG, endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
         region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
     )

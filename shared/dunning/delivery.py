@@ -83,10 +83,21 @@ def load_recipient(contact: Contact, ledger: LedgerRepository) -> Recipient:
 
 # ---------------------------------------------------------------------------------------------- letters
 def render_contact_letter(contact: Contact, deps: DeliveryDeps, now: datetime | None = None) -> dict[str, Any]:
+    """Render a new letter contact (only from ``pending``)."""
+    return _render(contact, deps, now or datetime.now(UTC), only_from=["pending"], reason="")
+
+
+def reprint_letter(contact: Contact, deps: DeliveryDeps, now: datetime | None = None) -> dict[str, Any]:
+    """Render a letter again from today's data, store it over the old one (the bucket keeps versions) and
+    queue it for the next print extract."""
+    return _render(contact, deps, now or datetime.now(UTC), only_from=None, reason="reprint requested")
+
+
+def _render(contact: Contact, deps: DeliveryDeps, now: datetime, only_from: list[Any] | None,
+            reason: str) -> dict[str, Any]:
     from dunning.letters.context import build_letter_context
     from dunning.letters.render import render_letter
 
-    now = now or datetime.now(UTC)
     config = deps.config()
     template = next((t for t in config.letter_templates if t.code == contact.template_code), None)
     if template is None:
@@ -108,7 +119,8 @@ def render_contact_letter(contact: Contact, deps: DeliveryDeps, now: datetime | 
     fields: dict[str, Any] = {"s3_key": key, "pages": rendered.pages, "language": rendered.language}
     if template.production in ("print", "print_and_online"):
         fields["print_queue"] = PRINT_PENDING
-    deps.contacts.set_status(contact.contact_id, "rendered", fields=fields, only_from=["pending"], now=now)
+    deps.contacts.set_status(contact.contact_id, "rendered", fields=fields, only_from=only_from, now=now,
+                             reason=reason)
     logger.info("letter rendered", extra={"contact_id": contact.contact_id, "pages": rendered.pages,
                                           "bytes": len(rendered.pdf)})
     return {"contact_id": contact.contact_id, "status": "rendered", "s3_key": key, "pages": rendered.pages}

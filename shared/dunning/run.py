@@ -84,7 +84,9 @@ def decisions_key(prefix: str, batch: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- assign
-def plan_accounts(views: Iterable[AccountView], config: Config) -> tuple[list[tuple[AccountView, Assignment]], Counter[str]]:
+def plan_accounts(
+    views: Iterable[AccountView], config: Config
+) -> tuple[list[tuple[AccountView, Assignment]], Counter[str]]:
     """Accounts with an open balance and their strategy assignment (pure)."""
     planned: list[tuple[AccountView, Assignment]] = []
     counts: Counter[str] = Counter()

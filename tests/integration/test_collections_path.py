@@ -7,9 +7,9 @@ import json
 from datetime import date
 
 import pytest
-
 from dunning.local.demo import sent_emails
 from dunning.local.demo_data import DEMO_AS_OF
+
 from tests.support.local import bucket_keys, contacts, demo_events, run, send, start_stack, table_items
 
 

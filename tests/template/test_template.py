@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from dunning.local.translate import load_sam_template, translate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +36,7 @@ def test_every_concern_has_its_own_function_folder():
     folders = {Path(f["Properties"]["CodeUri"]).name for f in FUNCTIONS.values()}
     assert expected <= folders
     for f in FUNCTIONS.values():
-        module, _, func = f["Properties"]["Handler"].partition(".")
+        module, _, _func = f["Properties"]["Handler"].partition(".")
         assert (ROOT / f["Properties"]["CodeUri"] / f"{module}.py").exists()
 
 
@@ -114,7 +113,8 @@ def test_every_state_machine_definition_parses_and_names_existing_functions():
         text = (ROOT / props["DefinitionUri"]).read_text()
         definition = json.loads(text)
         placeholders = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text))
-        assert placeholders <= set(props["DefinitionSubstitutions"]), placeholders - set(props["DefinitionSubstitutions"])
+        missing = placeholders - set(props["DefinitionSubstitutions"])
+        assert not missing, missing
         for name, value in props["DefinitionSubstitutions"].items():
             if name.endswith("FunctionArn"):
                 assert value["Fn::GetAtt"][0] in FUNCTIONS

@@ -263,7 +263,7 @@ def _describe_summary(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------------------------------- simulate / assignment / history
+# ------------------------------------------------------------------------------ simulate / assignment / history
 def cmd_simulate(args: argparse.Namespace) -> int:
     from dunning.simulation import simulate
 
@@ -380,7 +380,8 @@ def cmd_letters_get(args: argparse.Namespace) -> int:
     if contact is None:
         return fail(f"no contact {args.contact_id}")
     if not contact.s3_key:
-        return fail(f"contact {args.contact_id} has no letter (status {contact.status}{': ' + contact.reason if contact.reason else ''})")
+        why = f": {contact.reason}" if contact.reason else ""
+        return fail(f"contact {args.contact_id} has no letter (status {contact.status}{why})")
     Path(args.output).write_bytes(repos.letters.get_bytes(contact.s3_key))
     print(f"wrote {args.output} ({contact.pages} page(s))")
     return 0
@@ -405,7 +406,8 @@ def cmd_letters_reprint(args: argparse.Namespace) -> int:
         return fail(f"no letter contact {args.contact_id}")
     deps = DeliveryDeps(config=repos.blobs.config, ledger=repos.ledger, contacts=repos.contacts, letters=repos.letters)
     result = reprint_letter(contact, deps)
-    emit(args, result, lambda d: f"reprinted {d['contact_id']} -> {d.get('s3_key')} (queued for the next print extract)")
+    emit(args, result,
+         lambda d: f"reprinted {d['contact_id']} -> {d.get('s3_key')} (queued for the next print extract)")
     return 0 if result.get("status") == "rendered" else 1
 
 
@@ -449,7 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--as-of", type=_iso_date, default=None, help="run date (default: the demo data's date)")
     demo.add_argument("--port", type=int, default=None, help="port for the local stack (default: a free port)")
 
-    config = sub.add_parser("config", help="validate and publish configuration").add_subparsers(dest="sub", required=True)
+    config = sub.add_parser("config", help="validate and publish configuration").add_subparsers(
+        dest="sub", required=True)
     for name, func, text in (("validate", cmd_config_validate, "validate the configuration folder"),
                              ("publish", cmd_config_publish, "validate and publish the configuration to the stack")):
         sp = add(config, name, func, text)
@@ -480,7 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--account", help="only this account")
 
     asg = sub.add_parser("assignment", help="strategy assignment").add_subparsers(dest="sub", required=True)
-    pv = add(asg, "preview", cmd_assignment_preview, "which hierarchy an account gets, or which accounts a hierarchy gets")
+    pv = add(asg, "preview", cmd_assignment_preview,
+             "which hierarchy an account gets, or which accounts a hierarchy gets")
     g = pv.add_mutually_exclusive_group(required=True)
     g.add_argument("--account")
     g.add_argument("--hierarchy")

@@ -41,7 +41,8 @@ class Target:
         return cls(stack=stack or os.environ.get("DUNNING_STACK", default_stack), endpoint=endpoint, region=region)
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=self.region)
+        session: Any = boto3.session.Session()
+        return session.client(service, endpoint_url=self.endpoint, region_name=self.region)
 
     @cached_property
     def outputs(self) -> dict[str, str]:

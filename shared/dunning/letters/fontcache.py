@@ -1,24 +1,32 @@
-"""Letter fonts, parsed once per process and attached to each new fpdf2 document cheaply.
+"""Letter fonts: prepared once per process from the shipped Noto files, attached to each document cheaply.
 
-Why: ``FPDF.add_font`` parses the TTF (20-60 ms) and, at ``output()``, fontTools subsets the *whole* font
-(25-45 ms: it decompiles GSUB/GPOS and every glyph's name/outline/metrics). Per letter that is far over the
-budget, so on first use each face is *prepared* once:
+Why: ``FPDF.add_font`` parses a TTF (20-60 ms) and, at ``output()``, fontTools subsets the *whole* font
+(25-45 ms: it decompiles GSUB/GPOS and every glyph's name, outline and metrics). Per letter that is far over
+budget. So each *face* below is prepared on first use, in memory:
 
-* Noto Sans (Latin, Cyrillic): subset in memory to the scripts letters use (about 670 glyphs), without
-  hinting and without OpenType layout tables. Text in these scripts is laid out without shaping.
-* Noto Sans Arabic: hinting and layout tables removed, glyph order unchanged, so HarfBuzz can keep shaping
-  with the *original* file (which has GSUB/GPOS) while fpdf2 maps its glyph ids onto the stripped copy.
+* ``latin``    Noto Sans reduced to Latin (Western/Central European, Turkish, Romanian ...), punctuation and
+               currency signs (~380 glyphs), without hinting and layout tables;
+* ``cyrillic`` the same plus Cyrillic;
+* ``arabic``   Noto Sans Arabic reduced to the Arabic blocks *with* its OpenType layout (HarfBuzz shapes with
+               it), merged with the ``latin`` glyphs so that Arabic letters (which quote invoice numbers,
+               Latin names and addresses) need one face, not two;
+* ``wide``     all of Noto Sans (Greek, Vietnamese ...): only attached, as a fallback, to letters that contain
+               characters the chosen face lacks.
 
-Each document then gets a shallow copy of a prototype ``TTFFont`` (cmap, widths, HarfBuzz font shared), a
-fresh subset map and its own fontTools ``TTFont`` (fpdf2's subsetter modifies it in place at output). That
-``TTFont`` is unpickled from a snapshot taken after decompiling every table once, with
-``recalcBBoxes=False`` so glyphs are copied rather than recompiled: ~5 ms per face instead of 15-25 ms.
-The snapshot is made in this process from the shipped font files and never leaves it.
+Every face has a regular and a bold style. A document gets a shallow copy of a prototype ``TTFFont`` (cmap,
+widths and HarfBuzz font shared), a fresh subset map and its own fontTools ``TTFont`` (fpdf2's subsetter
+modifies it in place at output), unpickled from a snapshot taken after decompiling every table once, with
+``recalcBBoxes=False`` so glyphs are copied rather than recompiled: 4-5 ms per face and document.
+Snapshots are made in this process from the shipped files and never leave it.
+
+Cold start (first letter of a container): ~60 ms per Latin/Cyrillic style, ~0.4 s per Arabic style (subset
+with layout closure + merge); :func:`warm_up` does it ahead of time.
 
 This reaches into fpdf2 internals (``TTFFont`` slots, ``FPDF.fonts``); fpdf2 is pinned ``>=2.8,<3``. If the
-shortcut fails, :func:`attach_fonts` falls back to the public ``add_font`` (slower, same output) and logs
-a warning once. Not thread-safe per document; the HarfBuzz font is shared, so callers serialise rendering
-(``dunning.letters.render`` holds a lock).
+shortcut fails, :func:`attach_fonts` falls back to ``FPDF.add_font`` on the original files (slower; the
+``latin``/``cyrillic`` faces then become full Noto Sans, ``arabic`` Noto Sans Arabic with Noto Sans as
+fallback) and logs a warning once. The HarfBuzz font objects are shared between documents, so rendering
+must be serialised (``dunning.letters.render`` holds a lock).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import io
 import logging
 import pickle
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -34,37 +43,44 @@ from typing import Any, cast
 LOG = logging.getLogger(__name__)
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
-LATIN = "notosans"  # family names as registered in fpdf2 (lower case)
-ARABIC = "notosansarabic"
 STYLES = ("", "B")
+LATIN, CYRILLIC, ARABIC, WIDE = "latin", "cyrillic", "arabic", "wide"  # fpdf2 family names
 
-_FILES: dict[tuple[str, str], str] = {
-    (LATIN, ""): "NotoSans-Regular.ttf",
-    (LATIN, "B"): "NotoSans-Bold.ttf",
-    (ARABIC, ""): "NotoSansArabic-Regular.ttf",
-    (ARABIC, "B"): "NotoSansArabic-Bold.ttf",
+Ranges = tuple[tuple[int, int], ...]
+LATIN_RANGES: Ranges = (
+    (0x0020, 0x007E),  # Basic Latin
+    (0x00A0, 0x017F),  # Latin-1 Supplement, Latin Extended-A
+    (0x018F, 0x018F), (0x0259, 0x0259),  # Ə ə
+    (0x0218, 0x021B),  # Ș ș Ț ț
+    (0x02BB, 0x02BC), (0x02C6, 0x02C7), (0x02D8, 0x02DD),  # ʻ ʼ ˆ ˇ ˘ ˙ ˚ ˛ ˜ ˝
+    (0x2000, 0x206F),  # General Punctuation: dashes, quotes, bullet, no-break and zero-width spaces, bidi marks
+    (0x20A0, 0x20C0),  # currency signs
+    (0x2116, 0x2116), (0x2122, 0x2122), (0x2212, 0x2212),  # № ™ −
+    (0xFEFF, 0xFEFF), (0xFFFD, 0xFFFD),
+)
+CYRILLIC_RANGES: Ranges = ((0x0400, 0x052F),)
+ARABIC_RANGES: Ranges = (
+    (0x0600, 0x06FF), (0x0750, 0x077F),  # Arabic, Arabic Supplement
+    (0xFE70, 0xFEFC),  # presentation forms B (legacy text)
+    (0xFD3E, 0xFD3F), (0x200C, 0x200F), (0x25CC, 0x25CC),
+)
+
+
+@dataclass(frozen=True)
+class FaceSpec:
+    source: str  # file stem without style: NotoSans -> NotoSans-Regular.ttf / NotoSans-Bold.ttf
+    ranges: Ranges | None  # None: every glyph of the file
+    layout: bool = False  # keep GSUB/GPOS for HarfBuzz
+    merge: Ranges | None = None  # Noto Sans glyphs merged in (arabic)
+
+
+FACES: dict[str, FaceSpec] = {
+    LATIN: FaceSpec("NotoSans", LATIN_RANGES),
+    CYRILLIC: FaceSpec("NotoSans", LATIN_RANGES + CYRILLIC_RANGES),
+    ARABIC: FaceSpec("NotoSansArabic", ARABIC_RANGES, layout=True, merge=LATIN_RANGES),
+    WIDE: FaceSpec("NotoSans", None),
 }
 
-# Unicode ranges kept in the prepared Latin/Cyrillic face. Anything else in a name falls back to .notdef
-# (fpdf2 logs "missing glyphs"); extend here if recipients need more (e.g. Greek 0x370-0x3FF).
-LATIN_RANGES: tuple[tuple[int, int], ...] = (
-    (0x0020, 0x007E),  # Basic Latin
-    (0x00A0, 0x017F),  # Latin-1 Supplement, Latin Extended-A (pt, es, fr, de, pl, cz, tr ...)
-    (0x0180, 0x024F),  # Latin Extended-B (ro ș ț, Africa, Vietnamese bases)
-    (0x02B9, 0x02DD),  # modifier letters ʻ ʼ ˆ ˇ ˘ ˙ ˚ ˛ ˜ ˝
-    (0x0300, 0x036F),  # combining diacritics (text is NFC-normalised first, this is the rest)
-    (0x0400, 0x052F),  # Cyrillic + supplement (ru, uk, be, bg, sr, kk ...)
-    (0x1E00, 0x1EFF),  # Latin Extended Additional (vi)
-    (0x2000, 0x206F),  # General Punctuation (dashes, quotes, nbsp variants, bidi marks)
-    (0x20A0, 0x20C0),  # currency signs (₽ € ₺ ₹ ...)
-    (0x2100, 0x2122),  # № ℃ ™
-    (0x2190, 0x2193),  # arrows
-    (0x2212, 0x2212),  # minus
-    (0x2022, 0x2022),  # bullet
-    (0x25CF, 0x25CF),  # black circle
-    (0xFEFF, 0xFEFF),
-    (0xFFFD, 0xFFFD),
-)
 _LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "kern", "BASE", "JSTF", "MATH", "STAT", "morx")
 _OTHER_DROPPED = ("FFTM", "DSIG", "hdmx", "LTSH", "VDMX", "PCLT")
 _HINTING_TABLES = ("fpgm", "prep", "cvt ", "gasp")
@@ -75,136 +91,180 @@ class _Prepared:
     base: bytes  # the font fpdf2 embeds a subset of (no layout tables, no hinting)
     snapshot: bytes  # pickled, fully decompiled fontTools TTFont of ``base``
     proto: Any  # fpdf.fonts.TTFFont parsed from ``base`` once
-    hbfont: Any  # fpdf.fonts.HarfBuzzFont used for shaping
+    cmap: frozenset[int]
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _prepared: dict[tuple[str, str], _Prepared] = {}
 _shortcut_failed = False
 
 
-def font_path(family: str, style: str) -> Path:
-    return FONT_DIR / _FILES[(family, style)]
+def font_path(source: str, style: str) -> Path:
+    return FONT_DIR / f"{source}-{'Bold' if style == 'B' else 'Regular'}.ttf"
 
 
-def attach_fonts(pdf: Any, families: tuple[str, ...]) -> None:
-    """Register regular + bold of each family on ``pdf`` (an ``fpdf.FPDF``)."""
+def coverage(face: str) -> frozenset[int]:
+    """Code points the face can draw (regular and bold cover the same)."""
+    return _get(face, "").cmap
+
+
+def choose_faces(chars: Iterable[str], *, rtl: bool) -> tuple[str, tuple[str, ...]]:
+    """(main face, fallback faces) for a letter made of ``chars``."""
+    chars = set(chars)
+    if rtl or any(0x0600 <= ord(c) <= 0x08FF or 0xFB50 <= ord(c) <= 0xFEFC for c in chars):
+        main = ARABIC
+    elif any(0x0400 <= ord(c) <= 0x052F for c in chars):
+        main = CYRILLIC
+    else:
+        main = LATIN
+    covered = coverage(main)
+    missing = {ord(c) for c in chars if c >= " " and ord(c) not in covered}
+    if not missing:
+        return main, ()
+    fallbacks = tuple(f for f in (WIDE, CYRILLIC, ARABIC) if f != main and missing & coverage(f))
+    return main, fallbacks
+
+
+def attach_fonts(pdf: Any, faces: Iterable[str]) -> tuple[str, ...]:
+    """Register the regular and bold style of each face on ``pdf`` (an ``fpdf.FPDF``). Returns extra
+    fallback faces the document needs (only in the degraded mode described in the module docstring)."""
     global _shortcut_failed
-    for family in families:
+    extra: list[str] = []
+    for face in faces:
         for style in STYLES:
             if not _shortcut_failed:
                 try:
-                    _attach(pdf, family, style)
+                    _attach(pdf, face, style)
                     continue
                 except Exception:  # fpdf2 internals changed: fall back to the public API
                     _shortcut_failed = True
                     LOG.warning("letter font cache disabled; using FPDF.add_font", exc_info=True)
-            pdf.fonts.pop(f"{family}{style}", None)
-            pdf.add_font(family, style, str(font_path(family, style)))
+            pdf.fonts.pop(f"{face}{style}", None)
+            pdf.add_font(face, style, str(font_path(FACES[face].source, style)))
+            if face == ARABIC and f"{WIDE}{style}" not in pdf.fonts:
+                pdf.add_font(WIDE, style, str(font_path("NotoSans", style)))
+                if WIDE not in extra:
+                    extra.append(WIDE)
+    return tuple(extra)
 
 
-def warm_up(families: tuple[str, ...] = (LATIN, ARABIC)) -> None:
-    """Prepare fonts ahead of the first letter (e.g. at Lambda init)."""
-    for family in families:
+def warm_up(faces: Iterable[str] = (LATIN, CYRILLIC, ARABIC)) -> None:
+    """Prepare faces ahead of the first letter (e.g. at Lambda init)."""
+    for face in faces:
         for style in STYLES:
-            _get(family, style)
+            _get(face, style)
 
 
-def _get(family: str, style: str) -> _Prepared:
-    key = (family, style)
+def _get(face: str, style: str) -> _Prepared:
+    key = (face, style)
     prepared = _prepared.get(key)
     if prepared is None:
         with _lock:
             prepared = _prepared.get(key)
             if prepared is None:
-                prepared = _prepare(family, style)
+                prepared = _prepare(FACES[face], face, style)
                 _prepared[key] = prepared
     return prepared
 
 
-def _attach(pdf: Any, family: str, style: str) -> None:
+def _attach(pdf: Any, face: str, style: str) -> None:
     from fpdf.fonts import SubsetMap, TTFFont
 
-    prepared = _get(family, style)
+    prepared = _get(face, style)
     proto = prepared.proto
     font = TTFFont.__new__(TTFFont)
     for slot in TTFFont.__slots__:
         if hasattr(proto, slot):
             setattr(font, slot, getattr(proto, slot))
-    fontkey = f"{family}{style}"
+    fontkey = f"{face}{style}"
     font.i = len(pdf.fonts) + 1
     font.fontkey = fontkey
     # fontTools' subsetter modifies the TTFont in place at output(): every document needs its own
-    font.ttfont = pickle.loads(prepared.snapshot)  # noqa: S301 - our own snapshot, made in _prepare
+    font.ttfont = pickle.loads(prepared.snapshot)  # noqa: S301 - our own snapshot, made in _snapshot()
     font.missing_glyphs = []
     font.biggest_size_pt = 0
     font.subset = SubsetMap(font)
     pdf.fonts[fontkey] = font
 
 
-def _prepare(family: str, style: str) -> _Prepared:
+def _prepare(spec: FaceSpec, face: str, style: str) -> _Prepared:
     import uharfbuzz as hb
     from fontTools.ttLib import TTFont
     from fpdf import FPDF
     from fpdf.fonts import HarfBuzzFont, TTFFont
 
-    path = font_path(family, style)
-    if family == ARABIC:
-        base = _strip(path)
-        hb_face = hb.Face(hb.Blob.from_file_path(str(path)))  # original file: GSUB/GPOS for shaping
-        check = TTFont(io.BytesIO(base), lazy=True)
-        if check["maxp"].numGlyphs != hb_face.glyph_count:
-            raise RuntimeError(f"{path.name}: prepared glyph order differs from the original")
+    path = font_path(spec.source, style)
+    if spec.ranges is None:
+        shaping = base = _strip(path)
+    elif spec.layout:
+        shaping = _subset(path, spec.ranges, keep_layout=True)
+        if spec.merge is not None:
+            shaping = _merge(shaping, _subset(font_path("NotoSans", style), spec.merge))
+        base = _without_layout(shaping)
     else:
-        base = _subset(path, LATIN_RANGES)
-        hb_face = hb.Face(base)
-    proto = TTFFont(FPDF(), cast(Any, io.BytesIO(base)), f"{family}{style}", style)
+        shaping = base = _subset(path, spec.ranges)
+    hb_face = hb.Face(shaping)
+    if TTFont(io.BytesIO(base), lazy=True)["maxp"].numGlyphs != hb_face.glyph_count:
+        raise RuntimeError(f"{face}{style}: glyph order of the embedded and the shaping font differ")
+    proto = TTFFont(FPDF(), cast(Any, io.BytesIO(base)), f"{face}{style}", style)
     proto._hbfont = HarfBuzzFont(hb_face)
-    return _Prepared(base=base, snapshot=_snapshot(base), proto=proto, hbfont=proto._hbfont)
+    return _Prepared(base=base, snapshot=_snapshot(base), proto=proto, cmap=frozenset(proto.cmap))
 
 
-def _snapshot(base: bytes) -> bytes:
-    """Decompile every table (glyph outlines stay packed) and pickle the result."""
-    from fontTools.ttLib import TTFont
-
-    font = TTFont(io.BytesIO(base), recalcTimestamp=False, recalcBBoxes=False)
-    font.getGlyphOrder()
-    for tag in font.keys():
-        if tag != "GlyphOrder":
-            font[tag]
-    for subtable in font["cmap"].tables:
-        subtable.ensureDecompiled()
-    font.reader = None  # everything is loaded; nothing refers back to the bytes
-    return pickle.dumps(font, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _subset(path: Path, ranges: tuple[tuple[int, int], ...]) -> bytes:
+def _subset(path: Path, ranges: Ranges, *, keep_layout: bool = False) -> bytes:
+    """The glyphs for ``ranges`` (plus, with ``keep_layout``, what GSUB reaches from them), no hinting."""
     from fontTools import subset as ftsubset
     from fontTools.ttLib import TTFont
 
-    font = TTFont(str(path), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
-    for tag in (*_LAYOUT_TABLES, *_OTHER_DROPPED):
+    font = TTFont(str(path), recalcTimestamp=False, recalcBBoxes=False, lazy=None if keep_layout else True)
+    dropped = [*_OTHER_DROPPED, *([] if keep_layout else _LAYOUT_TABLES)]
+    for tag in dropped:
         if tag in font:
             del font[tag]
     options = ftsubset.Options()
-    options.layout_features = []
+    if not keep_layout:
+        options.layout_features = []
     options.hinting = False
     options.notdef_outline = True
     options.recommended_glyphs = True
     options.name_IDs = ["*"]  # keep copyright / licence / version names
     options.name_languages = ["*"]
-    options.drop_tables += [*_LAYOUT_TABLES, *_OTHER_DROPPED]
+    options.drop_tables += dropped
     subsetter = ftsubset.Subsetter(options)
     subsetter.populate(unicodes=[u for lo, hi in ranges for u in range(lo, hi + 1)])
     subsetter.subset(font)
+    if not keep_layout:
+        _single_cmap(font)
+    return _save(font)
+
+
+def _merge(first: bytes, second: bytes) -> bytes:
+    """``second``'s glyphs added to ``first`` (whose layout tables, metrics and shared glyphs win)."""
+    from fontTools import merge
+
+    merge_log = logging.getLogger("fontTools.merge")
+    level = merge_log.level
+    merge_log.setLevel(logging.ERROR)  # "non-identical duplicates" (digits, space ...) are expected
+    try:
+        merged = merge.Merger().merge([io.BytesIO(first), io.BytesIO(second)])
+    finally:
+        merge_log.setLevel(level)
+    return _save(merged)
+
+
+def _without_layout(data: bytes) -> bytes:
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+    for tag in _LAYOUT_TABLES:
+        if tag in font:
+            del font[tag]
     _single_cmap(font)
-    out = io.BytesIO()
-    font.save(out)
-    return out.getvalue()
+    return _save(font)
 
 
 def _strip(path: Path) -> bytes:
-    """Drop layout + hinting, keep every glyph in its original order."""
+    """Every glyph in its original order; no layout tables, no hinting."""
     from fontTools.ttLib import TTFont
 
     font = TTFont(str(path), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
@@ -221,16 +281,35 @@ def _strip(path: Path) -> bytes:
             setattr(maxp, attr, 0)
     maxp.maxZones = 1
     _single_cmap(font)
+    return _save(font)
+
+
+def _save(font: Any) -> bytes:
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
 
 
 def _single_cmap(font: Any) -> None:
-    """Keep one Unicode cmap subtable: fontTools decompiles all of them for every document otherwise."""
+    """Keep one Unicode cmap subtable: fontTools decompiles each of them for every document otherwise."""
     cmap = font["cmap"]
     if any(cp > 0xFFFF for cp in font.getBestCmap()):
         return
     bmp = [t for t in cmap.tables if (t.platformID, t.platEncID) == (3, 1)]
     if bmp:
         cmap.tables = bmp[:1]
+
+
+def _snapshot(base: bytes) -> bytes:
+    """Decompile every table (glyph outlines stay packed) and pickle the result."""
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(io.BytesIO(base), recalcTimestamp=False, recalcBBoxes=False)
+    font.getGlyphOrder()
+    for tag in font.keys():
+        if tag != "GlyphOrder":
+            font[tag]
+    for subtable in font["cmap"].tables:
+        subtable.ensureDecompiled()
+    font.reader = None  # everything is loaded; nothing refers back to the bytes
+    return pickle.dumps(font, protocol=pickle.HIGHEST_PROTOCOL)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ def build(as_of: date = DEMO_AS_OF, seed: int = 7) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     events: list[dict[str, Any]] = []
     seq = 0
-    base = datetime.combine(as_of - timedelta(days=120), time(8, 0), tzinfo=timezone.utc)
+    base = datetime.combine(as_of - timedelta(days=120), time(8, 0), tzinfo=UTC)
 
     def emit(event_type: str, data: dict[str, Any], day: int) -> None:
         nonlocal seq
@@ -79,7 +79,8 @@ def build(as_of: date = DEMO_AS_OF, seed: int = 7) -> list[dict[str, Any]]:
             attributes: dict[str, Any] = {"risk_score": rng.choice([10, 35, 55, 75, 90]), "region": country}
             if segment:
                 attributes["segment"] = segment
-            emit("premise.upserted", {"premise_id": premise, "address": addr, "service_point_ids": [f"SP-{account_no:04d}"]}, 0)
+            emit("premise.upserted", {"premise_id": premise, "address": addr,
+                                      "service_point_ids": [f"SP-{account_no:04d}"]}, 0)
             emit("account.upserted", {
                 "account_id": acct, "currency": currency, "main_person_id": person, "persons": persons,
                 "attributes": attributes,

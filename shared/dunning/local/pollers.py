@@ -67,10 +67,11 @@ _ABSENT = object()
 
 class Pollers:
     def __init__(self, endpoint: str, region: str, mappings: list[Mapping]) -> None:
+        session: Any = boto3.session.Session()
         kw = {"endpoint_url": endpoint, "region_name": region}
-        self._sqs = boto3.client("sqs", **kw)
-        self._lambda = boto3.client("lambda", **kw)
-        self._streams = boto3.client("dynamodbstreams", **kw)
+        self._sqs = session.client("sqs", **kw)
+        self._lambda = session.client("lambda", **kw)
+        self._streams = session.client("dynamodbstreams", **kw)
         self.mappings = mappings
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

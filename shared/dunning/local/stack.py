@@ -152,7 +152,7 @@ class LocalStack:
             for name in ("cloudformation", "lambda", "sqs", "dynamodb", "dynamodbstreams", "s3", "stepfunctions",
                          "ses", "sesv2", "iam", "logs", "events", "scheduler", "cloudwatch", "sns"):
                 try:
-                    get_backend(name).reset()  # type: ignore[arg-type]
+                    get_backend(name).reset()
                 except Exception:  # noqa: S112 - best effort: a backend moto does not have
                     continue
             from moto.stepfunctions.parser.models import stepfunctions_parser_backends
@@ -167,7 +167,8 @@ class LocalStack:
 
     # ------------------------------------------------------------------ helpers for callers
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+        session: Any = boto3.session.Session()
+        return session.client(service, endpoint_url=self.endpoint, region_name=REGION)
 
     def drain(self, timeout: float = 300.0) -> None:
         self.pollers.drain(timeout)
@@ -210,9 +211,9 @@ def _switch_off_moto_triggers() -> None:
         for backend in region_backends.values():
             for queue in backend.queues.values():
                 queue.lambda_event_source_mappings.clear()
-    for region_backends in dynamodb_backends.values():
-        for backend in region_backends.values():
-            for table in backend.tables.values():
+    for ddb_region_backends in dynamodb_backends.values():
+        for ddb in ddb_region_backends.values():
+            for table in ddb.tables.values():
                 table.lambda_event_source_mappings.clear()
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from dunning.models.common import Id, Language
+from dunning.models.common import Language
 
 Usage = Literal["required", "optional", "not_allowed"]
 ActionKind = Literal["letter", "email", "activity", "none"]

@@ -11,7 +11,6 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
-
 from dunning.aws import StoreError, client
 
 _ser = TypeSerializer()

@@ -156,7 +156,11 @@ class LedgerRepository:
     def profiles(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Raw JSON of PROFILE items for (kind, id) pairs, e.g. ("PREMISE", "PR-1"), in one batch."""
         items = dynamo.batch_get(self.table, [{"pk": f"{kind}#{i}", "sk": "PROFILE"} for kind, i in set(keys)])
-        return {tuple(i["pk"].split("#", 1)): i["data"] for i in items}  # type: ignore[misc]
+        out: dict[tuple[str, str], str] = {}
+        for i in items:
+            kind, _, ident = i["pk"].partition("#")
+            out[(kind, ident)] = i["data"]
+        return out
 
     def premise(self, premise_id: str) -> PremiseUpserted | None:
         data = self.profiles([("PREMISE", premise_id)]).get(("PREMISE", premise_id))
