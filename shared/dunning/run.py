@@ -54,6 +54,7 @@ class BatchInput(BaseModel):
     manifest_prefix: str
     batch: int = Field(ge=0)
     decisions_key: str | None = None
+    outcomes: dict[str, int] = Field(default_factory=dict)  # from evaluate, carried into the batch result
 
 
 class SummarizeInput(BaseModel):
@@ -196,6 +197,7 @@ def create_contacts_batch(payload: BatchInput, deps: Deps, now: datetime | None 
         "contacts_created": len(created),
         "by_action": dict(Counter(c.action for c in created)),
         "fallbacks": sum(1 for c in created if c.action == "letter" and "sent as letter" in c.reason),
+        "outcomes": payload.outcomes,
     }
     deps.runs.put_batch_result(payload.run_id, payload.batch, result)
     return result
@@ -208,7 +210,9 @@ def summarize_run(payload: SummarizeInput, deps: Deps, now: datetime | None = No
     run = deps.runs.get_run(payload.run_id) or {}
     totals: Counter[str] = Counter()
     by_action: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
     for r in results:
+        outcomes.update(r.get("outcomes", {}))
         for k in ("acting_accounts", "contacts_planned", "contacts_created", "fallbacks"):
             totals[k] += int(r.get(k, 0))
         by_action.update(r.get("by_action", {}))
@@ -224,6 +228,8 @@ def summarize_run(payload: SummarizeInput, deps: Deps, now: datetime | None = No
         "batches_done": len(results),
         **totals,
         "contacts_by_action": dict(by_action),
+        "outcomes": dict(outcomes),
+        "explanations": f"dunning history --hierarchy ID --since {payload.as_of.isoformat()}",
         "error": payload.error,
     }
     deps.runs.put_run(payload.run_id, summary)

@@ -34,6 +34,7 @@ NO_INVOICE_TABLE_MARKER = "[[dunning:no-invoice-table]]"
 
 DEFAULT_PAY_WITHIN_DAYS = 14
 NUMBERING_SYSTEM = "latn"  # Latin digits in every language, see the module docstring
+_BIDI_MARKS = str.maketrans("", "", "\u200e\u200f\u061c")
 _TABLE_DATE_SKELETON = "yMMdd"  # numeric, 4-digit year, in the locale's order: 05/03/2026, 05.03.2026, 03/05/2026
 
 
@@ -70,7 +71,9 @@ def format_day(day: _dt.date, language: str, style: str = "long") -> str:
     Spaces are no-break spaces (as babel already uses inside amounts), so a date never wraps in a letter."""
     loc = locale_for(language)
     if style == "numeric":
-        text = format_skeleton(_TABLE_DATE_SKELETON, day, locale=loc)
+        # CLDR marks Arabic numeric dates with RLM so they read right to left (y/M/d on the page); we write
+        # them as one left-to-right run (5/3/2026), as Gulf invoices with Latin digits usually do
+        text = format_skeleton(_TABLE_DATE_SKELETON, day, locale=loc).translate(_BIDI_MARKS)
     else:
         text = format_date(day, format=style, locale=loc)
     return text.replace(" ", "\u00a0")

@@ -111,17 +111,19 @@ class LocalStack:
         say(f"deploying stack {STACK_NAME} into moto CloudFormation")
         cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION)
         body = json.dumps(local.cloudformation)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            cfn.create_stack(
-                StackName=STACK_NAME,
-                TemplateBody=body,
-                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()
-                            if k in local.cloudformation.get("Parameters", {})],
-                Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
-            )
-            stack = _wait_for_stack(cfn)
-        skipped = sorted({str(w.message).split(" ")[3] for w in caught if "not supported by moto" in str(w.message)})
+        from moto.cloudformation.parsing import resource_class_from_type
+
+        skipped = sorted({r["Type"] for r in local.cloudformation["Resources"].values()
+                          if resource_class_from_type(r["Type"]) is None})
+        warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
+        cfn.create_stack(
+            StackName=STACK_NAME,
+            TemplateBody=body,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()
+                        if k in local.cloudformation.get("Parameters", {})],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        stack = _wait_for_stack(cfn)
         if skipped:
             say(f"  moto has no CloudFormation support for: {', '.join(skipped)} (not needed locally)")
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}

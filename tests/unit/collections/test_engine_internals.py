@@ -62,7 +62,9 @@ def test_trusted_construction_equals_validated_construction() -> None:
     assert action == PlannedAction(**values)
     assert decision == AccountDecision(**decision_values)
     assert decision.model_dump_json() == AccountDecision(**decision_values).model_dump_json()
-    assert decision.model_copy(update={"outcome": "none"}).outcome == "none"
+    copied = decision.model_copy(update={"outcome": "none"})
+    assert (copied.outcome, decision.outcome) == ("none", "act")
+    assert trusted(AccountDecision)(**decision_values).model_fields_set == set(decision_values)
     with pytest.raises(ValueError, match="frozen"):
         decision.outcome = "none"  # type: ignore[misc]
 
