@@ -164,9 +164,7 @@ def evaluate_account(
     if lead is not None:
         limit = h.invoice_amount_below.get(lead.currency)
         if limit is not None and lead.amount < limit:
-            excluded.append(
-                f"invoice {lead.invoice_id} amount {lead.amount:.2f} {lead.currency} below {limit:.2f}"
-            )
+            excluded.append(f"invoice {lead.invoice_id} amount {lead.amount:.2f} {lead.currency} below {limit:.2f}")
     if excluded:
         return _decision(
             account_id,

@@ -37,22 +37,40 @@ def _shortcut_ok(cls: type[BaseModel]) -> bool:
 
 
 def trusted(cls: type[M]) -> Callable[..., M]:
-    """A constructor for ``cls`` that takes every field as a keyword and does not validate."""
+    """A constructor for ``cls`` that takes the fields as keywords and does not validate them.
+
+    Callers pass every field (the fast path). If the model grew a field the caller does not know yet, a
+    field with a default is filled in (slower, but correct); a missing required field or an unknown
+    keyword is a :class:`TypeError`.
+    """
     if not _shortcut_ok(cls):
         return cls
-    names = frozenset(cls.model_fields)
+    fields = dict(cls.model_fields)
+    names = frozenset(fields)
     count = len(names)
     new = cls.__new__
-    # Every instance has every field set. They share one set: pydantic never changes it in place on a
-    # frozen model (``model_copy`` copies it first), and one shared set is one object less per instance
-    # for the garbage collector to track.
-    fields_set = set(names)
+    frozen = bool(cls.model_config.get("frozen"))
+    # With every field given, every instance has the same fields set. On a frozen model they share one
+    # set: pydantic never changes it in place there (``model_copy`` copies it first), and a shared set is
+    # one object less per instance for the garbage collector to track.
+    all_set = set(names)
+
+    def complete(values: dict[str, Any]) -> set[str]:
+        unknown = values.keys() - names
+        if unknown:
+            raise TypeError(f"{cls.__name__}: unknown fields {sorted(unknown)}")
+        given = set(values)
+        for name, field in fields.items():
+            if name not in values:
+                if field.is_required():
+                    raise TypeError(f"{cls.__name__}: missing field {name!r}")
+                values[name] = field.get_default(call_default_factory=True, validated_data=values)
+        return given
 
     def build(**values: Any) -> M:
-        # A count check only (comparing the key sets costs as much as validating): a misspelt field is
-        # caught by the tests that re-validate the engine's output.
-        if len(values) != count:
-            raise TypeError(f"{cls.__name__}: pass exactly the fields {sorted(names)}")
+        # A count check only on the fast path (comparing key sets costs as much as validating); a
+        # misspelt field with the right count is caught by the tests that re-validate the engine's output.
+        fields_set = (all_set if frozen else set(names)) if len(values) == count else complete(values)
         m = new(cls)
         _set(m, "__dict__", values)
         _set(m, "__pydantic_fields_set__", fields_set)

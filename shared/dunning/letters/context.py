@@ -23,6 +23,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, format_decimal
+
 from dunning.models.config import Company
 from dunning.models.contacts import Contact
 from dunning.models.events import PersonUpserted, PremiseUpserted

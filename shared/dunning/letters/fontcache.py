@@ -50,12 +50,12 @@ Ranges = tuple[tuple[int, int], ...]
 LATIN_RANGES: Ranges = (
     (0x0020, 0x007E),  # Basic Latin
     (0x00A0, 0x017F),  # Latin-1 Supplement, Latin Extended-A
-    (0x018F, 0x018F), (0x0259, 0x0259),  # Ə ə
-    (0x0218, 0x021B),  # Ș ș Ț ț
-    (0x02BB, 0x02BC), (0x02C6, 0x02C7), (0x02D8, 0x02DD),  # ʻ ʼ ˆ ˇ ˘ ˙ ˚ ˛ ˜ ˝
+    (0x018F, 0x018F), (0x0259, 0x0259),  # schwa (Azerbaijani)
+    (0x0218, 0x021B),  # S/T with comma below (Romanian)
+    (0x02BB, 0x02BC), (0x02C6, 0x02C7), (0x02D8, 0x02DD),  # okina, apostrophe, spacing accents
     (0x2000, 0x206F),  # General Punctuation: dashes, quotes, bullet, no-break and zero-width spaces, bidi marks
     (0x20A0, 0x20C0),  # currency signs
-    (0x2116, 0x2116), (0x2122, 0x2122), (0x2212, 0x2212),  # № ™ −
+    (0x2116, 0x2116), (0x2122, 0x2122), (0x2212, 0x2212),  # numero sign, trade mark, minus
     (0xFEFF, 0xFEFF), (0xFFFD, 0xFFFD),
 )
 CYRILLIC_RANGES: Ranges = ((0x0400, 0x052F),)
@@ -306,7 +306,7 @@ def _snapshot(base: bytes) -> bytes:
 
     font = TTFont(io.BytesIO(base), recalcTimestamp=False, recalcBBoxes=False)
     font.getGlyphOrder()
-    for tag in font.keys():
+    for tag in list(font.keys()):
         if tag != "GlyphOrder":
             font[tag]
     for subtable in font["cmap"].tables:

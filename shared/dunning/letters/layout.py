@@ -54,7 +54,7 @@ INK, GREY, RULE, FILL, ALERT = (20, 20, 20), (95, 95, 95), (175, 175, 175), (236
 
 # text that needs the bidi algorithm / shaping: right-to-left letters and explicit directional marks
 _NEEDS_BIDI = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_SHAPING_GUESS = {"features": {}, "fragment_direction": None, "script": None, "language": None}
+_SHAPING_GUESS: dict[str, Any] = {"features": {}, "fragment_direction": None, "script": None, "language": None}
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BLANK_LINE = re.compile(r"\n[ \t\u00a0]*\n")
 _BOLD_LINE = re.compile(r"^\*\*(.+)\*\*$")
@@ -550,7 +550,7 @@ def _letter_pdf_class() -> type:
     """The fpdf2 document class, built on first use (importing fpdf costs ~0.4 s)."""
     from fpdf import FPDF
 
-    class LetterPDF(FPDF):  # type: ignore[misc]
+    class LetterPDF(FPDF):
         layout: LetterLayout
 
         def header(self) -> None:

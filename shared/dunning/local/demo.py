@@ -111,6 +111,9 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
         for c in contacts:
             by_status[f"{c.action}:{c.status}"] = by_status.get(f"{c.action}:{c.status}", 0) + 1
         failed = [c for c in contacts if c.status == "failed"]
+        dlq = int(sqs.get_queue_attributes(QueueUrl=stack.outputs["EventsDeadLetterQueueUrl"],
+                                           AttributeNames=["ApproximateNumberOfMessages"])
+                  ["Attributes"]["ApproximateNumberOfMessages"])
         _say("")
         _say(f"run {summary.get('run_id')} {summary.get('status')}: {summary.get('with_open_balance', 0)} accounts "
              f"with an open balance, {summary.get('acting_accounts', 0)} acted on")
@@ -120,12 +123,14 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
         if extract.get("files"):
             _say(f"print:    {extract['letters']} letters in {len(extract['files'])} files -> {out}/print/")
         _say(f"summary:  {out}/run-summary.json, {out}/contacts.json; function logs in {out}/logs/")
+        if dlq:
+            _say(f"dead-letter queue: {dlq} event(s) failed repeatedly - see {out}/logs/functions.log")
         for c in failed:
             _say(f"  failed {c.contact_id}: {c.reason}")
         if stack.pollers.errors:
             _say(f"poller notes: {stack.pollers.errors[:5]}")
         _say(f"done in {time.perf_counter() - started:.1f}s")
-        return 0 if summary.get("status") == "SUCCEEDED" and not failed else 1
+        return 0 if summary.get("status") == "SUCCEEDED" and not failed and not dlq else 1
     finally:
         stack.stop()
         log.close()

@@ -175,8 +175,9 @@ class LedgerRepository:
         return AccountUpserted.model_validate_json(data) if data else None
 
     def service_agreement_for_service_point(self, sp_id: str) -> ServiceAgreementUpserted | None:
+        """The agreement linked to a service point (the link item holds the agreement as last upserted)."""
         links = dynamo.batch_get(self.table, [{"pk": f"SP#{sp_id}", "sk": "SA"}])
-        return self.service_agreement(links[0]["sa"]) if links else None
+        return ServiceAgreementUpserted.model_validate_json(links[0]["data"]) if links else None
 
     # ------------------------------------------------------------------ run state
     def put_states(self, states: dict[str, CollectionState]) -> int:

@@ -60,9 +60,7 @@ def step(
 ) -> Step:
     if document is None and action in ("email", "activity"):
         document = f"{action}_{step_id}"
-    return Step(
-        id=step_id, action=action, when=when, days=days, document=document, pre_dunning=pre_dunning, **extra
-    )
+    return Step(id=step_id, action=action, when=when, days=days, document=document, pre_dunning=pre_dunning, **extra)
 
 
 def after(step_id: str, days: int, action: str = "letter", **extra: Any) -> Step:
@@ -110,9 +108,7 @@ def hierarchy(
     )
 
 
-def predictions(
-    benchmark: str = "60", late: str | None = "act_late", very_late: str | None = "act_very_late"
-):
+def predictions(benchmark: str = "60", late: str | None = "act_late", very_late: str | None = "act_very_late"):
     return Predictions(benchmark_percent=Decimal(benchmark), late_activity=late, very_late_activity=very_late)
 
 
@@ -132,9 +128,7 @@ def config(*hierarchies: Hierarchy, pools: Iterable[Pool] = (), auto_pools: bool
             if s.document:
                 docs[s.action].add(s.document)
         if h.predictions:
-            docs["activity"].update(
-                c for c in (h.predictions.late_activity, h.predictions.very_late_activity) if c
-            )
+            docs["activity"].update(c for c in (h.predictions.late_activity, h.predictions.very_late_activity) if c)
     return Config(
         company=Company(name="Acme Utilities"),
         pools=pool_list,

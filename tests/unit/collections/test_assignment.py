@@ -81,9 +81,7 @@ SEGMENT_VIP = crit("attributes.segment", equals="vip")
             False,
             id="open-range-rejects-below-the-lower-bound",
         ),
-        pytest.param(
-            [crit("attributes.blocked", missing=True)], {}, True, id="missing-matches-an-absent-attribute"
-        ),
+        pytest.param([crit("attributes.blocked", missing=True)], {}, True, id="missing-matches-an-absent-attribute"),
         pytest.param(
             [crit("attributes.blocked", missing=True)],
             {"blocked": True},
@@ -189,8 +187,7 @@ RANKED = config(
             None,
             "standard",
             False,
-            "pool 'retail' matched (hierarchy 'standard', rank 2); also matched 'north' at rank 2, "
-            "'x' at rank 5",
+            "pool 'retail' matched (hierarchy 'standard', rank 2); also matched 'north' at rank 2, 'x' at rank 5",
             id="two-pools-of-one-hierarchy-name-the-first-listed",
         ),
         pytest.param(

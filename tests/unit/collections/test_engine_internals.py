@@ -69,9 +69,18 @@ def test_trusted_construction_equals_validated_construction() -> None:
         decision.outcome = "none"  # type: ignore[misc]
 
 
-def test_trusted_construction_insists_on_every_field() -> None:
-    with pytest.raises(TypeError, match="pass exactly the fields"):
-        trusted(PlannedAction)(origin="step")
+def test_trusted_construction_fills_defaults_and_rejects_unknown_or_missing_fields() -> None:
+    # Given a caller that does not pass every field (e.g. the model grew a field with a default)
+    build = trusted(PlannedAction)
+    partial = {"origin": "step", "hierarchy_id": "h", "step_id": "s", "action": "letter", "invoice_id": "I1"}
+    # When it builds / Then the defaults are filled in as validation would, and only given fields count as set
+    assert build(**partial) == PlannedAction(**partial)
+    assert build(**partial).model_fields_set == set(partial)
+    # And unknown or missing required fields are errors
+    with pytest.raises(TypeError, match="unknown fields"):
+        build(**partial, colour="red")
+    with pytest.raises(TypeError, match="missing field 'invoice_id'"):
+        build(origin="step", hierarchy_id="h", step_id="s", action="letter")
 
 
 def test_trusted_construction_falls_back_to_validation_for_models_with_aliases() -> None:

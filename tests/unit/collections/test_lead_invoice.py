@@ -11,9 +11,7 @@ from .factories import after, config, day, hierarchy, invoice, payment, planned,
 
 # One step on the due date, so whichever invoice leads gets it on any date on or after its due date.
 CFG = config(hierarchy("h", 1, [after("remind", 0)]))
-FINISHING = config(
-    hierarchy("h", 1, [after("remind", 0), after("final", 10)], exclude_invoice_after_last_step=True)
-)
+FINISHING = config(hierarchy("h", 1, [after("remind", 0), after("final", 10)], exclude_invoice_after_last_step=True))
 
 
 @pytest.mark.parametrize(

@@ -81,9 +81,7 @@ def _action(origin: str, step_id: str, invoice_id: str, automated: bool = True) 
 
 
 def _decision(*actions: PlannedAction) -> AccountDecision:
-    return AccountDecision(
-        account_id="A1", as_of=day(0), outcome="act" if actions else "none", actions=list(actions)
-    )
+    return AccountDecision(account_id="A1", as_of=day(0), outcome="act" if actions else "none", actions=list(actions))
 
 
 @pytest.mark.parametrize(

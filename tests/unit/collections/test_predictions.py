@@ -17,18 +17,12 @@ CFG = config(hierarchy("h", 1, [after("r1", 90)], predictions=predictions(benchm
     ("late", "very_late", "expected"),
     [
         pytest.param("0.10", "0.60", PREDICTION_VERY_LATE, id="very-late-at-the-benchmark-acts"),
-        pytest.param(
-            "0.70", "0.59", PREDICTION_LATE, id="late-above-the-benchmark-acts-when-very-late-does-not"
-        ),
-        pytest.param(
-            "0.90", "0.90", PREDICTION_VERY_LATE, id="very-late-is-evaluated-first-and-only-one-is-created"
-        ),
+        pytest.param("0.70", "0.59", PREDICTION_LATE, id="late-above-the-benchmark-acts-when-very-late-does-not"),
+        pytest.param("0.90", "0.90", PREDICTION_VERY_LATE, id="very-late-is-evaluated-first-and-only-one-is-created"),
         pytest.param("0.59", "0.10", None, id="below-the-benchmark-nothing"),
     ],
 )
-def test_prediction_above_the_benchmark_creates_one_activity(
-    late: str, very_late: str, expected: str | None
-) -> None:
+def test_prediction_above_the_benchmark_creates_one_activity(late: str, very_late: str, expected: str | None) -> None:
     # Given a lead invoice with these probabilities and a 60 % benchmark
     account = view(invoice("I1", day(-5)), predicted={"I1": (late, very_late)})
     # When evaluated

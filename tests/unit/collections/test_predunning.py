@@ -129,9 +129,7 @@ def test_a_pre_dunning_step_configured_after_the_due_date_never_runs() -> None:
     cfg = config(hierarchy("h", 1, [after("late_pre", 3, pre_dunning=True), after("r1", 7)]))
     # When runs happen around the due date / Then it never runs
     for n in range(-5, 10):
-        assert all(
-            a.origin != "pre_dunning" for a in evaluate_account(view(invoice("I1", DUE)), cfg, day(n)).actions
-        )
+        assert all(a.origin != "pre_dunning" for a in evaluate_account(view(invoice("I1", DUE)), cfg, day(n)).actions)
 
 
 def test_pre_dunning_gets_an_automation_log_when_asked() -> None:

@@ -56,9 +56,7 @@ def strategy_configs(draw: st.DrawFn) -> Config:
             track_step=draw(st.booleans()),
             exclude_invoice_after_last_step=draw(st.booleans()),
             create_activities_for_automations=draw(st.booleans()),
-            predictions=draw(
-                st.none() | st.builds(predictions, benchmark=st.sampled_from(["0", "50", "60", "100"]))
-            ),
+            predictions=draw(st.none() | st.builds(predictions, benchmark=st.sampled_from(["0", "50", "60", "100"]))),
             aged_balance_below=draw(st.sampled_from([None, {"EUR": "20"}])),
             invoice_amount_below=draw(st.sampled_from([None, {"EUR": "15"}])),
         )
@@ -128,9 +126,7 @@ def _revalidated(decision: AccountDecision) -> AccountDecision:
 # --------------------------------------------------------------------------- the daily-run invariants
 @SETTINGS
 @given(cfg=strategy_configs(), ledger=ledgers())
-def test_daily_runs_keep_quiet_days_never_repeat_a_day_and_are_deterministic(
-    cfg: Config, ledger: Ledger
-) -> None:
+def test_daily_runs_keep_quiet_days_never_repeat_a_day_and_are_deterministic(cfg: Config, ledger: Ledger) -> None:
     # Given a random strategy and an account whose payments and disputes arrive over time
     quiet_days = cfg.hierarchies[0].quiet_days
     last_contact: date | None = ledger.initial.last_automated_contact_on
@@ -163,9 +159,7 @@ def test_daily_runs_keep_quiet_days_never_repeat_a_day_and_are_deterministic(
 
 @SETTINGS
 @given(cfg=strategy_configs(), ledger=ledgers(), n=st.integers(FIRST_DAY, LAST_DAY))
-def test_evaluation_does_not_depend_on_the_order_invoices_are_listed_in(
-    cfg: Config, ledger: Ledger, n: int
-) -> None:
+def test_evaluation_does_not_depend_on_the_order_invoices_are_listed_in(cfg: Config, ledger: Ledger, n: int) -> None:
     # Given an account view and the same view with its invoices listed in reverse
     account = ledger.on(n, ledger.initial)
     reversed_view = account.model_copy(update={"invoices": list(reversed(account.invoices))})
@@ -180,9 +174,7 @@ VALUES = st.one_of(
     st.sampled_from(["vip", "retail", "10", "10.0", "abc", "", "True", "true", "nan", "2026-03-01"]),
     st.booleans(),
 )
-FIELDS = st.sampled_from(
-    ["attributes.a", "attributes.b", "attributes.a.x", "currency", "open_balance", "missing"]
-)
+FIELDS = st.sampled_from(["attributes.a", "attributes.b", "attributes.a.x", "currency", "open_balance", "missing"])
 
 
 @st.composite
@@ -206,9 +198,7 @@ def criteria_trees(draw: st.DrawFn, depth: int = 2) -> Criteria | Criterion:
 
 SUBJECTS = st.fixed_dictionaries(
     {
-        "attributes": st.dictionaries(
-            st.sampled_from(["a", "b"]), st.none() | VALUES | st.just({"x": "vip"})
-        ),
+        "attributes": st.dictionaries(st.sampled_from(["a", "b"]), st.none() | VALUES | st.just({"x": "vip"})),
         "currency": st.sampled_from(["EUR", "USD"]),
         "open_balance": st.floats(0, 100, allow_nan=False),
     }

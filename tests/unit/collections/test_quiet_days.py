@@ -56,9 +56,7 @@ def test_quiet_days_hold_when_the_lead_invoice_was_paid_and_another_one_leads() 
     cfg = config(hierarchy("h", 1, [after("r1", 7)], quiet_days=3))
     invoices = (invoice("I1", day(-10)), invoice("I2", day(-8)))
     st = state(last_contact=day(-1), done={"I1": ["r1"]})
-    account = view(
-        *invoices, payments=[payment("P1", "100.00", day(0), invoice_id="I1")], collection_state=st
-    )
+    account = view(*invoices, payments=[payment("P1", "100.00", day(0), invoice_id="I1")], collection_state=st)
     # When the next run evaluates it
     decision = evaluate_account(account, cfg, day(0))
     # Then I2 leads but is not contacted: the account is still in its quiet days

@@ -25,9 +25,7 @@ TRACKED = config(hierarchy("h", 1, STEPS, track_step=True))
         pytest.param("after", 7, day(6), False, id="7-days-after-does-not-run-6-days-after-due"),
     ],
 )
-def test_a_step_date_is_the_lead_due_date_plus_its_offset(
-    when: str, days: int, as_of: date, runs: bool
-) -> None:
+def test_a_step_date_is_the_lead_due_date_plus_its_offset(when: str, days: int, as_of: date, runs: bool) -> None:
     # Given a hierarchy with one step N days before/after the due date
     step = before("s", days) if when == "before" else after("s", days)
     cfg = config(hierarchy("h", 1, [step]))
@@ -52,9 +50,7 @@ def test_a_step_date_is_the_lead_due_date_plus_its_offset(
             id="nothing-due-yet-says-when-the-first-step-is-due",
         ),
         pytest.param(day(7), [], "r1", None, None, id="the-step-due-today-runs"),
-        pytest.param(
-            day(30), [], "r2", None, None, id="the-latest-due-step-runs-and-earlier-ones-are-not-run-late"
-        ),
+        pytest.param(day(30), [], "r2", None, None, id="the-latest-due-step-runs-and-earlier-ones-are-not-run-late"),
         pytest.param(day(30), ["r1"], "r2", None, None, id="the-latest-due-step-runs-after-an-earlier-one"),
         pytest.param(
             day(30),
@@ -90,9 +86,7 @@ def test_without_track_step_the_latest_due_step_runs_once(
 @pytest.mark.parametrize(
     ("as_of", "done", "step", "reason", "next_on"),
     [
-        pytest.param(
-            day(30), [], "r1", None, None, id="the-first-step-runs-first-even-when-later-ones-are-due"
-        ),
+        pytest.param(day(30), [], "r1", None, None, id="the-first-step-runs-first-even-when-later-ones-are-due"),
         pytest.param(day(30), ["r1"], "r2", None, None, id="then-the-next-step-in-order"),
         pytest.param(
             day(10),
@@ -156,18 +150,14 @@ def test_track_step_resumes_where_it_stopped_after_a_dispute_is_resolved() -> No
     invoices = (invoice("I1", day(0)), invoice("I2", day(5)))
     st = state(done={"I1": ["r1"]})
     # When it runs while I1 is disputed
-    disputed = evaluate_account(
-        view(*invoices, statuses={"I1": "disputed"}, collection_state=st), TRACKED, day(30)
-    )
+    disputed = evaluate_account(view(*invoices, statuses={"I1": "disputed"}, collection_state=st), TRACKED, day(30))
     # Then I2 leads and gets its own first step
     assert disputed.lead_invoice_id == "I2"
     assert planned(disputed) == [("step", "r1", "email", "I2")]
     assert disputed.reasons == ["invoice I1 skipped: disputed"]
     # When the dispute is resolved and the next run (past the quiet days) evaluates it
     st = next_state(st, disputed, day(30))
-    resolved = evaluate_account(
-        view(*invoices, statuses={"I1": "resolved"}, collection_state=st), TRACKED, day(40)
-    )
+    resolved = evaluate_account(view(*invoices, statuses={"I1": "resolved"}, collection_state=st), TRACKED, day(40))
     # Then I1 leads again and continues with r2, not r1 again
     assert resolved.lead_invoice_id == "I1"
     assert planned(resolved) == [("step", "r2", "letter", "I1")]
@@ -175,9 +165,7 @@ def test_track_step_resumes_where_it_stopped_after_a_dispute_is_resolved() -> No
 
 def test_without_track_step_a_resolved_dispute_gets_the_latest_due_step() -> None:
     # Given I1 got r1, then was disputed for a long time, then resolved
-    account = view(
-        invoice("I1", day(0)), statuses={"I1": "resolved"}, collection_state=state(done={"I1": ["r1"]})
-    )
+    account = view(invoice("I1", day(0)), statuses={"I1": "resolved"}, collection_state=state(done={"I1": ["r1"]}))
     # When a run evaluates it 50 days after due
     decision = evaluate_account(account, LATEST, day(50))
     # Then the latest due step runs (r2 is not run late)
