@@ -33,6 +33,9 @@ def test_events_from_the_queue_land_in_the_ledger(stack):
     assert len(accounts) == 49
     assert len(invoices) > 100
     assert not bucket_keys(stack, "RunsBucketName", "rejected/")
+    dlq = stack.client("sqs").get_queue_attributes(QueueUrl=stack.outputs["EventsDeadLetterQueueUrl"],
+                                                   AttributeNames=["ApproximateNumberOfMessages"])
+    assert dlq["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
 
 def test_the_run_succeeds_and_writes_a_summary(stack, first_run):

@@ -148,11 +148,21 @@ def attach_fonts(pdf: Any, faces: Iterable[str]) -> tuple[str, ...]:
     return tuple(extra)
 
 
-def warm_up(faces: Iterable[str] = (LATIN, CYRILLIC, ARABIC)) -> None:
-    """Prepare faces ahead of the first letter (e.g. at Lambda init)."""
+def warm_up(faces: Iterable[str] = (LATIN, CYRILLIC, ARABIC), *, freeze_gc: bool = False) -> None:
+    """Prepare faces ahead of the first letter (e.g. at Lambda init: ~1 s with Arabic, ~0.15 s without).
+
+    ``freeze_gc=True`` then calls :func:`gc.freeze`, moving everything allocated so far (modules, fonts) out
+    of the garbage collector's reach: a full collection over that heap costs 50-70 ms and, at letter rates,
+    hits about 4 % of renders (p99 ~85 ms instead of ~25 ms for a Latin letter). Process-wide, so opt-in,
+    meant for a Lambda's init code after all imports."""
     for face in faces:
         for style in STYLES:
             _get(face, style)
+    if freeze_gc:
+        import gc
+
+        gc.collect()
+        gc.freeze()
 
 
 def _get(face: str, style: str) -> _Prepared:
@@ -208,6 +218,7 @@ def _prepare(spec: FaceSpec, face: str, style: str) -> _Prepared:
         raise RuntimeError(f"{face}{style}: glyph order of the embedded and the shaping font differ")
     proto = TTFFont(FPDF(), cast(Any, io.BytesIO(base)), f"{face}{style}", style)
     proto._hbfont = HarfBuzzFont(hb_face)
+    proto.ttfont = None  # each document gets its own; this one would only keep ~1000 glyph objects alive
     return _Prepared(base=base, snapshot=_snapshot(base), proto=proto, cmap=frozenset(proto.cmap))
 
 

@@ -35,6 +35,8 @@ PEOPLE = {
            "EGP"),
 }
 SEGMENTS = ["residential", "residential", "residential", "business", "vip", None]
+# Days from the lead invoice's due date to the demo date, cycled over the accounts.
+SCENARIOS = [-10, -2, -4, 2, 4, 8, 12, 16, 22, 26, 36, 60]
 
 
 def _envelope(seq: int, event_type: str, data: dict[str, Any], at: datetime) -> dict[str, Any]:
@@ -90,35 +92,46 @@ def build(as_of: date = DEMO_AS_OF, seed: int = 7) -> list[dict[str, Any]]:
             }, 1)
             emit("service_agreement.upserted", {"service_agreement_id": sa, "account_id": acct, "premise_id": premise,
                                                 "service_point_ids": [f"SP-{account_no:04d}"], "status": "active"}, 1)
-            # monthly invoices; the newest ones are still open
-            n_invoices = rng.randint(2, 6)
+            # Paid history, then open invoices whose oldest due date puts the account at a chosen point of
+            # its strategy on the demo date (days relative to the due date; negative = not yet due).
             scale = {"GBP": 1, "BRL": 5, "RUB": 90, "EGP": 45}[currency]
-            for k in range(n_invoices):
-                inv_date = as_of - timedelta(days=30 * (n_invoices - k) + rng.randint(-6, 6))
-                due = inv_date + timedelta(days=14)
-                amount = round(rng.uniform(15, 240) * scale, 2)
-                inv = f"INV-{account_no:04d}-{k + 1:02d}"
+            lead_offset = SCENARIOS[account_no % len(SCENARIOS)]
+            n_paid = rng.randint(1, 4)
+            n_open = 1 + (account_no % 3 == 0)
+            k = 0
+            for m in range(n_paid + n_open):
+                k += 1
+                is_open = m >= n_paid
+                due = as_of - timedelta(days=lead_offset + 30 * (n_paid - m) if not is_open
+                                        else lead_offset - 30 * (m - n_paid))
+                inv_date = due - timedelta(days=14)
+                if inv_date > as_of:
+                    break
+                small = account_no % 11 == 5 and is_open  # below the exclusion thresholds
+                amount = round(rng.uniform(2, 4) if small else rng.uniform(40, 240) * scale, 2)
+                inv = f"INV-{account_no:04d}-{k:02d}"
                 emit("invoice.posted", {"invoice_id": inv, "account_id": acct, "invoice_date": inv_date.isoformat(),
                                         "due_date": due.isoformat(), "amount": f"{amount:.2f}", "currency": currency},
-                     (inv_date - base.date()).days)
-                paid = k < n_invoices - rng.randint(1, 3)
-                if paid:
+                     max(0, (inv_date - base.date()).days))
+                if not is_open:
                     emit("payment.received", {
-                        "payment_id": f"PAY-{account_no:04d}-{k + 1:02d}", "account_id": acct,
+                        "payment_id": f"PAY-{account_no:04d}-{k:02d}", "account_id": acct,
                         "amount": f"{amount:.2f}", "currency": currency,
                         "received_on": (due - timedelta(days=rng.randint(0, 5))).isoformat(),
-                        "applications": [{"invoice_id": inv, "amount": f"{amount:.2f}"}]}, (due - base.date()).days)
+                        "applications": [{"invoice_id": inv, "amount": f"{amount:.2f}"}]},
+                        max(0, (due - base.date()).days))
+            n_invoices = k
             if i % 6 == 2:  # unapplied money: applied oldest-first
                 emit("payment.received", {"payment_id": f"PAY-{account_no:04d}-X", "account_id": acct,
                                           "amount": f"{10 * scale:.2f}", "currency": currency,
                                           "received_on": (as_of - timedelta(days=5)).isoformat()}, 110)
             if i % 8 == 4:  # the oldest open invoice is disputed: the next one leads
-                emit("invoice.collection_status_changed", {"invoice_id": f"INV-{account_no:04d}-{n_invoices - 1:02d}",
+                emit("invoice.collection_status_changed", {"invoice_id": f"INV-{account_no:04d}-{n_paid + 1:02d}",
                                                            "account_id": acct, "status": "disputed",
                                                            "note": "customer disputes meter reading"}, 112)
             if segment == "vip":
                 emit("payment_prediction.updated", {"account_id": acct,
-                                                    "invoice_id": f"INV-{account_no:04d}-{n_invoices:02d}",
+                                                    "invoice_id": f"INV-{account_no:04d}-{n_paid + 1:02d}",
                                                     "late_probability": "0.72", "very_late_probability": "0.41"}, 113)
     # a payment that arrives before its invoice
     emit("payment.received", {"payment_id": "PAY-EARLY-1", "account_id": "A-0001", "amount": "20.00",

@@ -1,17 +1,18 @@
 """Sample data for letter tests: recipients in four languages, templates, and PDF text extraction."""
 
+# ruff: noqa: RUF001 - multilingual sample text (Cyrillic letters, en dashes) is the point of these tests
+
 from __future__ import annotations
 
 import io
 import re
 import shutil
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from dunning.letters.context import build_letter_context
 from dunning.models.common import Address
 from dunning.models.config import Company, LetterTemplate
@@ -126,7 +127,7 @@ def contact(invoice_id: str | None = None) -> Contact:
     return Contact(contact_id=CONTACT_ID, contact_class="COLLECTIONS", contact_type="LETTER", action="letter",
                    template_code="REMINDER1", person_id="P-1", account_id=ACCOUNT_ID, invoice_id=invoice_id,
                    source="run", source_ref="run-1", as_of=TODAY,
-                   created_at=datetime(2026, 3, 5, 6, 0, tzinfo=timezone.utc))
+                   created_at=datetime(2026, 3, 5, 6, 0, tzinfo=UTC))
 
 
 # --------------------------------------------------------------------------- PDF text
