@@ -68,7 +68,15 @@ class Recipient:
 
 
 def load_recipient(contact: Contact, ledger: LedgerRepository) -> Recipient:
-    """The person, premise and account view a contact's output merges (one BatchGet + one Query)."""
+    """The person, premise and account view a contact's output merges: its creation snapshot when it has
+    one (no reads), otherwise the current ledger (one BatchGet + one Query)."""
+    snap = contact.snapshot_data()
+    if snap is not None:
+        return Recipient(
+            person=PersonUpserted.model_validate(snap["person"]) if snap.get("person") else None,
+            premise=PremiseUpserted.model_validate(snap["premise"]) if snap.get("premise") else None,
+            view=AccountView.model_validate(snap["view"]) if snap.get("view") else None,
+        )
     keys = [("PERSON", contact.person_id)] if contact.person_id else []
     keys += [("PREMISE", contact.premise_id)] if contact.premise_id else []
     profiles = ledger.profiles(keys) if keys else {}

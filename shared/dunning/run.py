@@ -167,9 +167,27 @@ def build_run_contacts(acting: list[tuple[AccountView, AccountDecision]], config
 
     out: list[Contact] = []
     for view, decision in acting:
+        open_view: str | None = None
         for draft in run_contact_drafts(decision, view, config, persons, run_id):
-            out.append(prepare_contact(draft, config, person=persons.get(draft.person_id or ""), now=now))
+            person = persons.get(draft.person_id or "")
+            contact = prepare_contact(draft, config, person=person, now=now)
+            if contact.action in ("letter", "email"):
+                open_view = open_view or _open_view_json(view)
+                contact = contact.model_copy(update={"snapshot": snapshot_json(person, None, open_view)})
+            out.append(contact)
     return out
+
+
+def _open_view_json(view: AccountView) -> str:
+    """The account view with paid invoices left out: what a letter or email shows."""
+    return view.model_copy(update={"invoices": [i for i in view.invoices if not i.is_paid]}).model_dump_json()
+
+
+def snapshot_json(person: Any, premise: Any, view_json: str | None) -> str:
+    parts = [f'"person":{person.model_dump_json() if person is not None else "null"}',
+             f'"premise":{premise.model_dump_json() if premise is not None else "null"}',
+             f'"view":{view_json or "null"}']
+    return "{" + ",".join(parts) + "}"
 
 
 def persons_needed(acting: list[tuple[AccountView, AccountDecision]]) -> set[str]:

@@ -20,6 +20,8 @@ class Settings(BaseModel):
     sender_identity: str = Field(default="", alias="SENDER_IDENTITY")
     history_retention_days: int = Field(default=90, alias="HISTORY_RETENTION_DAYS", ge=1)
     batch_size: int = Field(default=1000, alias="BATCH_SIZE", ge=1, le=5000)
+    print_extract_max_attempts: int = Field(default=30, alias="PRINT_EXTRACT_MAX_ATTEMPTS", ge=1)
+    print_extract_wait_seconds: int = Field(default=60, alias="PRINT_EXTRACT_WAIT_SECONDS", ge=1)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -412,10 +412,12 @@ def cmd_letters_reprint(args: argparse.Namespace) -> int:
 
 
 def cmd_letters_extract(args: argparse.Namespace) -> int:
-    from dunning.print_extract import run_print_extract
+    from dunning.print_extract import ExtractDeps, run_print_extract
 
     repos = _repos(_target(args))
-    result = run_print_extract(repos.contacts, repos.letters, as_of=args.as_of or datetime.now(UTC).date())
+    deps = ExtractDeps(contacts=repos.contacts, letters=repos.letters, ledger=repos.ledger)
+    result = run_print_extract(deps, as_of=args.as_of or datetime.now(UTC).date(),
+                               progress=lambda m: print(m, file=sys.stderr))
     emit(args, result, lambda d: f"print extract: {d['letters']} letter(s) in {len(d['files'])} file(s)"
          + "".join(f"\n  s3://{repos.letters.bucket}/{f}" for f in d["files"]))
     return 0

@@ -77,13 +77,7 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
                                   name=f"demo-{as_of.isoformat()}", input=json.dumps({"as_of": as_of.isoformat()}))
         summary = wait_for_run(target, arn["executionArn"])
         stack.drain()
-        extract: dict[str, Any] = {}
-        try:
-            from dunning.print_extract import run_print_extract
-
-            extract = run_print_extract(contacts_repo, letters, as_of=as_of)
-        except ImportError:
-            pass
+        extract: dict[str, Any] = summary.get("print") or {}
 
         _say(f"[5/5] writing results to {out}/")
         contacts = sorted(contacts_repo.all(), key=lambda c: (c.account_id or "", c.contact_id))

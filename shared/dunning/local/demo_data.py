@@ -98,9 +98,8 @@ def build(as_of: date = DEMO_AS_OF, seed: int = 7) -> list[dict[str, Any]]:
             lead_offset = SCENARIOS[account_no % len(SCENARIOS)]
             n_paid = rng.randint(1, 4)
             n_open = 1 + (account_no % 3 == 0)
-            k = 0
             for m in range(n_paid + n_open):
-                k += 1
+                k = m + 1
                 is_open = m >= n_paid
                 due = as_of - timedelta(days=lead_offset + 30 * (n_paid - m) if not is_open
                                         else lead_offset - 30 * (m - n_paid))
@@ -120,7 +119,6 @@ def build(as_of: date = DEMO_AS_OF, seed: int = 7) -> list[dict[str, Any]]:
                         "received_on": (due - timedelta(days=rng.randint(0, 5))).isoformat(),
                         "applications": [{"invoice_id": inv, "amount": f"{amount:.2f}"}]},
                         max(0, (due - base.date()).days))
-            n_invoices = k
             if i % 6 == 2:  # unapplied money: applied oldest-first
                 emit("payment.received", {"payment_id": f"PAY-{account_no:04d}-X", "account_id": acct,
                                           "amount": f"{10 * scale:.2f}", "currency": currency,

@@ -25,6 +25,7 @@ LOCAL_PARAMETERS = {
     "MapExecutionType": "STANDARD",
     "CreateSenderIdentity": "false",  # moto's CloudFormation has no AWS::SES::EmailIdentity; verified via API
     "SenderIdentity": "collections@dunning.example",
+    "PrintExtractWaitSeconds": "1",  # poll for rendered letters quickly on the local stack
 }
 
 

@@ -102,7 +102,7 @@ class Step(ConfigModel):
         if self.action in ("email", "activity") and not self.document:
             raise ValueError(f"step {self.id!r}: an {self.action} step needs a document (template code)")
         if self.pre_dunning and self.when != "before":
-            raise ValueError(f"step {self.id!r}: a pre-dunning step is an early notice; it must be 'before' the due date")
+            raise ValueError(f"step {self.id!r}: a pre-dunning step is an early notice; it must be 'before' due")
         if self.action != "email" and (self.recipient != "customer" or self.business_purpose):
             raise ValueError(f"step {self.id!r}: recipient and business_purpose apply to email steps only")
         return self

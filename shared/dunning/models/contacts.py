@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -103,7 +104,16 @@ class Contact(BaseModel):
     ses_message_id: str | None = None
     pages: int | None = None
     printed_at: datetime | None = None
+    # Merge data captured when the contact was created (JSON: person, premise, account view), so the
+    # letter or email shows the facts the decision was made on and needs no further reads to produce.
+    snapshot: str | None = None
 
     @property
     def type_key(self) -> str:
         return f"{self.contact_class}/{self.contact_type}"
+
+    def snapshot_data(self) -> dict[str, Any] | None:
+        if not self.snapshot:
+            return None
+        data: dict[str, Any] = json.loads(self.snapshot)
+        return data

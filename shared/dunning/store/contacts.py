@@ -54,6 +54,12 @@ class ContactsRepository:
     def all(self) -> Iterator[Contact]:
         return (item_contact(i) for i in dynamo.scan(self.table))
 
+    def pending_letters_of(self, source_ref: str) -> int:
+        """How many letters a run (or event) created that are not rendered yet."""
+        items = dynamo.query(self.table, IndexName="by_source", KeyConditionExpression="source_ref = :s",
+                             ExpressionAttributeValues={":s": {"S": source_ref}})
+        return sum(1 for i in items if i.get("action") == "letter" and i.get("status") == "pending")
+
     def print_queue(self) -> list[Contact]:
         return [item_contact(i) for i in dynamo.query(
             self.table, IndexName="print_queue", KeyConditionExpression="print_queue = :p",
