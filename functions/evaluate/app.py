@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from dunning.observability import MetricUnit, logger, metrics, tracer
 from dunning.run import BatchInput, evaluate_batch
 from dunning.settings import Settings

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from dunning.delivery import DeliveryDeps, contacts_from_stream, send_contact_email
 from dunning.models.contacts import Contact
 from dunning.observability import MetricUnit, logger, metrics, tracer

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from dunning.observability import logger, metrics, tracer
 from dunning.run import SummarizeInput, summarize_run
 from dunning.settings import Settings

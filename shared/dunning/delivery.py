@@ -104,7 +104,7 @@ def reprint_letter(contact: Contact, deps: DeliveryDeps, now: datetime | None = 
 def _render(contact: Contact, deps: DeliveryDeps, now: datetime, only_from: list[Any] | None,
             reason: str) -> dict[str, Any]:
     from dunning.letters.context import build_letter_context
-    from dunning.letters.render import render_letter
+    from dunning.letters.render import letter_language, render_letter
 
     config = deps.config()
     template = next((t for t in config.letter_templates if t.code == contact.template_code), None)
@@ -113,7 +113,7 @@ def _render(contact: Contact, deps: DeliveryDeps, now: datetime, only_from: list
     who = load_recipient(contact, deps.ledger)
     if who.person is None:
         return _fail(deps, contact, f"person {contact.person_id} is not known; a letter needs a recipient")
-    language = who.person.language
+    language = letter_language(template, who.person.language)  # the body's language: amounts formatted to match
     try:
         context = build_letter_context(contact=contact, person=who.person, account=who.view, premise=who.premise,
                                        company=config.company, language=language,

@@ -7,9 +7,9 @@ import json
 from datetime import date
 
 import pytest
+
 from dunning.local.demo import sent_emails
 from dunning.local.demo_data import DEMO_AS_OF
-
 from tests.support.local import bucket_keys, contacts, demo_events, run, send, start_stack, table_items
 
 
@@ -54,7 +54,8 @@ def test_letter_contacts_have_a_pdf_in_s3_at_the_documented_key(stack, first_run
     assert letters, "the demo run creates letters"
     keys = set(bucket_keys(stack, "LettersBucketName", "letters/"))
     for c in letters:
-        assert c["status"] == "rendered", c
+        assert c["status"] == "printed" and c["printed_at"], c
+        assert [h["status"] for h in c["history"]] == ["pending", "rendered", "printed"]
         assert c["s3_key"] == f"letters/{c['as_of']}/{c['contact_id']}.pdf"
         assert c["s3_key"] in keys
     body = stack.client("s3").get_object(Bucket=stack.outputs["LettersBucketName"], Key=letters[0]["s3_key"])
@@ -97,3 +98,25 @@ def test_a_later_run_date_acts_again_without_repeating_steps(stack, first_run):
     keys = [(c["account_id"], c["step_id"], c["invoice_id"]) for c in run_contacts
             if not c["step_id"].startswith("prediction") and c["contact_type"] != "AUTOMATION_LOG"]
     assert len(keys) == len(set(keys)), "a step ran twice for the same invoice"
+
+
+def test_the_run_ends_with_a_print_extract_per_language_with_its_manifest(stack, first_run):
+    import csv
+    import io
+
+    summary = json.loads(first_run["output"])
+    prefix = f"print/{DEMO_AS_OF.isoformat()}/{summary['run_id']}/"
+    assert summary["print"]["ready"] is True
+    files = set(bucket_keys(stack, "LettersBucketName", prefix))
+    in_extract = [c for c in contacts(stack)
+                  if any(h["status"] == "printed" and h["reason"] == f"print extract {prefix}" for h in c["history"])]
+    languages = {c["language"] for c in in_extract}
+    assert languages == {"en", "pt-BR", "ru", "ar"}
+    assert {f"{prefix}letters-{lang}.pdf" for lang in languages} <= files
+    s3 = stack.client("s3")
+    rows = []
+    for lang in languages:
+        body = s3.get_object(Bucket=stack.outputs["LettersBucketName"], Key=f"{prefix}manifest-{lang}.csv")
+        rows += list(csv.DictReader(io.StringIO(body["Body"].read().decode("utf-8"))))
+    assert {r["contact_id"] for r in rows} == {c["contact_id"] for c in in_extract}
+    assert all(r["recipient_name"] and r["address_1"] and int(r["pages"]) >= 1 for r in rows)

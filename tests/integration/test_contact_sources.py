@@ -53,8 +53,8 @@ def test_a_field_activity_remark_fills_premise_account_and_main_person_from_the_
 
 
 def test_a_remark_on_an_unlinked_service_point_still_records_a_premise_based_contact(stack):
-    send(stack, [event("fa-unlinked", "field_activity.remark", {"field_activity_id": "FA-9", "remark_code": "GATE",
-                                                                 "premise_id": "PR-0041", "service_point_id": "SP-NONE"})])
+    data = {"field_activity_id": "FA-9", "remark_code": "GATE", "premise_id": "PR-0041", "service_point_id": "SP-NONE"}
+    send(stack, [event("fa-unlinked", "field_activity.remark", data)])
     (remark,) = [c for c in by(stack, contact_class="FIELD") if c["source_ref"] == "fa-unlinked"]
     assert remark["premise_id"] == "PR-0041" and remark.get("person_id") is None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -86,7 +87,8 @@ def test_sixty_daily_runs_match_the_simulation_every_day_and_history_records_the
         as_of = start + timedelta(days=day)
         views = list(ledger.scan_accounts())
         persons = ledger.persons({p.person_id for v in views if v.account for p in v.account.all_persons()})
-        expected = {(c.contact_id, c.action, c.template_code) for c in simulated_contacts(views, config, as_of, persons)}
+        simulated = simulated_contacts(views, config, as_of, persons)
+        expected = {(c.contact_id, c.action, c.template_code) for c in simulated}
         desc = run(stack, as_of)
         assert desc["status"] == "SUCCEEDED", desc
         created = {(c["contact_id"], c["action"], c["template_code"]) for c in contacts(stack)
@@ -108,7 +110,7 @@ def test_sixty_daily_runs_match_the_simulation_every_day_and_history_records_the
             automated.setdefault(c["account_id"], []).append((date.fromisoformat(c["as_of"]), c["hierarchy_id"]))
     for account, days in automated.items():
         distinct = sorted(set(days))
-        for (d1, _), (d2, h2) in zip(distinct, distinct[1:], strict=False):
+        for (d1, _), (d2, h2) in pairwise(distinct):
             assert (d2 - d1).days > quiet[h2], f"{account} contacted on {d1} and {d2} inside quiet days"
 
     history = cli_json(stack, capsys, "history", "--hierarchy", "standard", "--since", start.isoformat())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -19,7 +20,8 @@ DEMO_EVENTS = ROOT / "events" / "demo" / "events.jsonl"
 
 
 def start_stack(config: Config | None = None) -> LocalStack:
-    stack = LocalStack.start()
+    # function logs go to a sink; EMF metric lines are not printed, so CLI output read by tests stays clean
+    stack = LocalStack.start(log_sink=io.StringIO(), extra_env={"POWERTOOLS_METRICS_DISABLED": "true"})
     publish(stack, config or load_config_dir(ROOT / "infra" / "config"))
     return stack
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from dunning.local.translate import load_sam_template, translate
 
 ROOT = Path(__file__).resolve().parents[2]

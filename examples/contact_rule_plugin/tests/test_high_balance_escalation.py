@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dunning_high_balance import HighBalanceSeveranceEscalation
+
 from dunning.contacts import ENTRY_POINT_GROUP, InMemoryLookup, PluginRegistry, build_context, evaluate_event
 from dunning.contacts.create import prepare_contact
 from dunning.models.config import Config
@@ -21,7 +23,6 @@ from dunning.models.events import (
     ProcessEvent,
     ServiceAgreementUpserted,
 )
-from dunning_high_balance import HighBalanceSeveranceEscalation
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"

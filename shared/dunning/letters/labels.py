@@ -22,7 +22,6 @@ _EN: Final = {
     "open": "Open",
     "total_open": "Total open",
     "total_overdue": "of which overdue",
-    "continued": "continued",
 }
 
 _LABELS: Final[dict[str, dict[str, str]]] = {
@@ -39,7 +38,6 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "open": "Em aberto",
         "total_open": "Total em aberto",
         "total_overdue": "dos quais vencidos",
-        "continued": "continuação",
     },
     "ru": {
         "page": "Страница {page} из {pages}",
@@ -53,7 +51,6 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "open": "Остаток",
         "total_open": "Итого к оплате",
         "total_overdue": "в т. ч. просрочено",
-        "continued": "продолжение",
     },
     "ar": {
         "page": "صفحة {page} من {pages}",
@@ -67,7 +64,6 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "open": "المتبقي",
         "total_open": "إجمالي المبلغ المستحق",
         "total_overdue": "منها متأخر السداد",
-        "continued": "تابع",
     },
 }
 

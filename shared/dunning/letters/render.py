@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dunning.letters.context import is_rtl, localize_context
+from dunning.letters.context import INVOICE_TABLE_MARKER, NO_INVOICE_TABLE_MARKER, is_rtl, localize_context
 from dunning.models.config import LetterTemplate
 from dunning.templating import TemplateError, render
 
@@ -70,6 +70,8 @@ def render_letter(template: LetterTemplate, context: dict[str, Any], *, language
     subject = ""
     if subject_key is not None:
         subject = render(template.subjects[subject_key], context, name=f"{template.code}/{subject_key}/subject")
+        for marker in (INVOICE_TABLE_MARKER, NO_INVOICE_TABLE_MARKER):  # layout markers mean nothing here
+            subject = subject.replace(marker, "")
         subject = " ".join(subject.split())
     body = render(template.bodies[lang], context, name=f"{template.code}/{lang}/body")
     blocks = parse_body(body, has_invoices=bool(context.get("invoices")))

@@ -47,7 +47,7 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
     log = (out / "logs" / "functions.log").open("w", encoding="utf-8")
 
     _say("[1/5] starting the local stack (moto + template.yaml)")
-    stack = LocalStack.start(port=port, log_sink=log, progress=sys.stdout)
+    stack = LocalStack.start(port=port, log_sink=log, capture_stdout=True, progress=sys.__stdout__)
     try:
         target = Target.from_args(stack.endpoint, None, REGION)
         settings = target.settings

@@ -70,6 +70,8 @@ class LocalStack:
         template_path: Path | None = None,
         parameters: dict[str, str] | None = None,
         log_sink: TextIO | None = None,
+        capture_stdout: bool = False,
+        extra_env: dict[str, str] | None = None,
         poll: bool = True,
         progress: TextIO | None = None,
     ) -> LocalStack:
@@ -89,7 +91,8 @@ class LocalStack:
         default_user_config["core"]["reset_boto3_session"] = False
 
         _route_cloudformation_state_machines()
-        runtime = InProcessRuntime(base_env=env, log_sink=log_sink)
+        runtime = InProcessRuntime(base_env={**env, **(extra_env or {})}, log_sink=log_sink,
+                                   capture_stdout=capture_stdout)
         install(runtime)
         say(f"starting moto on {endpoint}")
         logging.getLogger("werkzeug").setLevel(logging.ERROR)

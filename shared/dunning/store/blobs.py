@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+
 from dunning.aws import StoreError, client
 from dunning.models.config import Config
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+
 from dunning.aws import StoreError, client
 from dunning.models.contacts import Contact, ContactStatus, StatusChange
 from dunning.store import dynamo

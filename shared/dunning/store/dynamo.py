@@ -11,6 +11,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+
 from dunning.aws import StoreError, client
 
 _ser = TypeSerializer()

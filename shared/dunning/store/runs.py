@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
+
 from dunning.aws import StoreError, client
 from dunning.store import dynamo
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from dunning.collections import (
     NO_POOL_MATCHED,
     UnknownHierarchyError,
@@ -14,7 +16,6 @@ from dunning.collections import (
     preview_hierarchy,
 )
 from dunning.models.config import Criteria, Criterion
-from pydantic import ValidationError
 
 from .factories import (
     after,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from pydantic import BaseModel, Field
+
 from dunning.collections import evaluate_account
 from dunning.collections.compiled import compiled
 from dunning.collections.trusted import trusted
 from dunning.models.decisions import AccountDecision, PlannedAction
-from pydantic import BaseModel, Field
 
 from .factories import after, config, day, hierarchy, invoice, view
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from dunning.collections import evaluate_account
 
 from .factories import after, config, day, hierarchy, invoice, payment, planned, state, view

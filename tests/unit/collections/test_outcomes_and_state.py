@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+
 from dunning.collections import evaluate_account, next_state
 from dunning.models.decisions import AccountDecision, Assignment, PlannedAction
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from dunning.collections import PREDICTION_LATE, PREDICTION_VERY_LATE, evaluate_account, next_state
 
 from .factories import after, config, day, hierarchy, invoice, predictions, state, view

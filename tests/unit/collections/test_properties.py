@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from dunning.collections import evaluate_account, next_state
 from dunning.collections.compiled import compile_criteria
 from dunning.collections.criteria import matches
@@ -14,8 +17,6 @@ from dunning.models.config import Config, Criteria, Criterion
 from dunning.models.decisions import AccountDecision
 from dunning.models.events import CollectionStatus, InvoicePosted, PaymentReceived
 from dunning.models.ledger import AccountView, CollectionState
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from .factories import config, day, hierarchy, invoice, payment, predictions, state, step, view
 

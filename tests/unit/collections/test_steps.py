@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+
 from dunning.collections import evaluate_account, next_state
 
 from .factories import after, before, config, day, hierarchy, invoice, planned, state, view, with_state

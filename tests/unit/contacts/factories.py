@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from dunning.contacts.context import EventContext, InMemoryLookup, build_context
 from dunning.models.config import Config
 from dunning.models.events import (
@@ -15,7 +17,6 @@ from dunning.models.events import (
     PremiseUpserted,
     ServiceAgreementUpserted,
 )
-from pydantic import BaseModel
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 AS_OF = date(2026, 3, 1)

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+
 from dunning.contacts.create import ContactRejected, prepare_contact, prepare_contacts
 from dunning.models.config import Config
 from dunning.models.contacts import ActivityDetails, ContactDraft, EmailRecipient, contact_id_for

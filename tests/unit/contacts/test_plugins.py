@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from dunning.contacts.context import EventContext, InMemoryLookup, build_context
 from dunning.contacts.create import ContactRejected, prepare_contact
 from dunning.contacts.plugins import ENTRY_POINT_GROUP, FieldActivityRemark, PluginError, PluginRegistry

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from dunning.contacts.context import InMemoryLookup, needs_for_event
 from dunning.contacts.create import prepare_contact
 from dunning.contacts.plugins import PluginRegistry

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+
 from dunning.contacts.create import ContactRejected, prepare_contact, run_contact_drafts
 from dunning.models.contacts import ActivityDetails, Contact, ContactDraft, EmailRecipient
 from dunning.models.decisions import AccountDecision, PlannedAction

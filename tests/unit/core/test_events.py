@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from dunning.models.events import MAX_EVENT_BYTES, EventValidationError, parse_event
 
 GOOD = {"event_id": "e-1", "event_type": "invoice.posted", "occurred_at": "2026-11-01T09:00:00Z", "source": "billing",

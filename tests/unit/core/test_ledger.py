@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
 from dunning.ledger import build_account_view
 from dunning.models.events import InvoicePosted, PaymentApplication, PaymentReceived
 

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+
 from dunning.email import (
     ComposedEmail,
     EmailError,

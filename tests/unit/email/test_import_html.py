@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 
 import pytest
+
 from dunning.email import compose_email, decode_html, import_html_body
 from dunning.models.config import EmailTemplate
 

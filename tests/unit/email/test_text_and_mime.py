@@ -10,6 +10,7 @@ from email import policy
 from email.message import EmailMessage, MIMEPart
 
 import pytest
+
 from dunning.email import ComposedEmail, EmailError, html_to_text, to_mime
 
 TEXT_CASES = [

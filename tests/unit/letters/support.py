@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from dunning.letters.context import build_letter_context
 from dunning.models.common import Address
 from dunning.models.config import Company, LetterTemplate

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
 from dunning.letters.context import build_letter_context, format_day, format_money, is_rtl, localize_context
 from dunning.models.common import Address
 from dunning.models.events import PremiseUpserted

@@ -5,9 +5,10 @@ import io
 from functools import cache
 
 import pytest
+from pypdf import PdfReader
+
 from dunning.letters.extract import MANIFEST_COLUMNS, ExtractFile, PrintItem, build_print_extract
 from dunning.letters.render import RenderedLetter, render_letter
-from pypdf import PdfReader
 
 from .support import RECIPIENTS, TEMPLATE, make_context, normalize, pdftotext
 

@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 import pytest
+
 from dunning.letters.render import RenderedLetter, letter_language, render_letter
 from dunning.templating import TemplateError
 
@@ -189,6 +190,8 @@ def test_invoice_table_is_placed_where_the_template_says() -> None:
                                language="en")
     text = normalize(pdftotext(suppressed.pdf))
     assert "Your autopay form." in text and "INV-2025" not in text and "[[" not in text
+    tpl = template(en="Prose.").model_copy(update={"subjects": {"en": "Invoices {{ invoice_table }}"}})
+    assert render_letter(tpl, make_context("en", 1), language="en").subject == "Invoices"
 
 
 def test_line_markup_and_long_words() -> None:
