@@ -97,3 +97,35 @@ def test_contacts_list_and_letters_get_work_from_the_cli(stack, tmp_path, capsys
     assert out.read_bytes().startswith(b"%PDF")
     assert cli(["--endpoint-url", stack.endpoint, "letters", "url", letter["contact_id"]]) == 0
     assert letter["contact_id"] in capsys.readouterr().out
+
+
+def test_a_reprint_renders_the_letter_again_and_queues_it_for_the_next_extract(stack, capsys):
+    base = ["--endpoint-url", stack.endpoint]
+    (form,) = by(stack, contact_class="CUSTSVC", contact_type="AUTOPAY_FORM")
+    assert cli([*base, "letters", "reprint", form["contact_id"]]) == 0
+    again = {c["contact_id"]: c for c in contacts(stack)}[form["contact_id"]]
+    assert again["status"] == "rendered" and again["history"][-1]["reason"] == "reprint requested"
+    capsys.readouterr()
+    assert cli([*base, "letters", "extract", "--as-of", "2026-11-16", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["letters"] >= 1 and any(f.endswith(".csv") for f in result["files"])
+    assert {c["contact_id"]: c for c in contacts(stack)}[form["contact_id"]]["status"] == "printed"
+    capsys.readouterr()
+    assert cli([*base, "letters", "extract", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["letters"] == 0  # nothing printed twice
+
+
+def test_an_outlook_html_file_can_be_imported_as_an_email_body(tmp_path, capsys):
+    import shutil
+
+    from tests.support.local import ROOT
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(ROOT / "infra" / "config", config_dir)
+    saved = tmp_path / "saved.htm"
+    saved.write_text('<html><head><style>p{}</style><!--[if mso]>junk<![endif]--></head>'
+                     '<body><p class="MsoNormal">Hello {{ recipient.name }}</p><script>x()</script></body></html>')
+    assert cli(["config", "import-email-html", str(saved), "--template", "sales_alert", "--language", "pt-BR",
+                "--dir", str(config_dir)]) == 0
+    body = (config_dir / "templates" / "email" / "sales_alert.pt-BR.html").read_text()
+    assert "Hello {{ recipient.name }}" in body and "<script" not in body and "mso" not in body.lower()

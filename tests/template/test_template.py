@@ -156,3 +156,18 @@ def test_cfn_lint_reports_nothing():
     exe = str(VENV_CFN_LINT) if VENV_CFN_LINT.exists() else str(shutil.which("cfn-lint"))
     proc = subprocess.run([exe, str(ROOT / "template.yaml")], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_layer_requirements_match_the_package_dependencies():
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    layer = [ln.strip() for ln in (ROOT / "shared" / "requirements.txt").read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    assert sorted(layer) == sorted(declared)
+    assert RESOURCES["DunningLayer"]["Properties"]["ContentUri"].rstrip("/") == "shared"
+
+
+def test_the_fonts_and_their_licence_ship_in_the_layer():
+    fonts = ROOT / "shared" / "dunning" / "letters" / "fonts"
+    assert list(fonts.glob("*.ttf")) and (fonts / "OFL.txt").exists()
