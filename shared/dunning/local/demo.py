@@ -90,8 +90,11 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
                     letters.get_bytes(c.s3_key))
                 n_letters += 1
         emails = sent_emails()
+        by_message = {c.ses_message_id: c for c in contacts if c.ses_message_id}
         for m in emails:
-            (out / "emails" / f"{m.id}.eml").write_text(m.raw_data, encoding="utf-8")
+            c = by_message.get(m.id)
+            name = f"{c.account_id}_{c.language}_{c.contact_id}" if c else m.id
+            (out / "emails" / f"{name}.eml").write_text(m.raw_data, encoding="utf-8")
         if extract.get("files"):
             (out / "print").mkdir()
             for key in extract["files"]:
