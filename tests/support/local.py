@@ -20,8 +20,8 @@ DEMO_EVENTS = ROOT / "events" / "demo" / "events.jsonl"
 
 
 def start_stack(config: Config | None = None) -> LocalStack:
-    # function logs go to a sink; EMF metric lines are not printed, so CLI output read by tests stays clean
-    stack = LocalStack.start(log_sink=io.StringIO(), extra_env={"POWERTOOLS_METRICS_DISABLED": "true"})
+    # what the functions print (logs, EMF metrics) goes to a sink, so CLI output read by tests stays clean
+    stack = LocalStack.start(log_sink=io.StringIO(), capture_stdout=True)
     publish(stack, config or load_config_dir(ROOT / "infra" / "config"))
     return stack
 

@@ -92,8 +92,8 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
         emails = sent_emails()
         by_message = {c.ses_message_id: c for c in contacts if c.ses_message_id}
         for m in emails:
-            c = by_message.get(m.id)
-            name = f"{c.account_id}_{c.language}_{c.contact_id}" if c else m.id
+            sent = by_message.get(m.id)
+            name = f"{sent.account_id}_{sent.language}_{sent.contact_id}" if sent else m.id
             (out / "emails" / f"{name}.eml").write_text(m.raw_data, encoding="utf-8")
         if extract.get("files"):
             (out / "print").mkdir()

@@ -138,11 +138,17 @@ def _thread_aware_process(capture_stdout: bool) -> tuple[_ThreadEnviron, _Thread
             os.environ = _environ  # type: ignore[assignment]  # noqa: B003 - a view over the same environment
         if _stdout is None:
             _stdout = _ThreadStdout()
-        if capture_stdout and sys.stdout is not _stdout:
-            _stdout.real = sys.stdout
-            sys.stdout = _stdout
+        if capture_stdout:
+            _route_stdout(_stdout)
         _route_logs(_stdout)
     return _environ, _stdout
+
+
+def _route_stdout(proxy: _ThreadStdout) -> None:
+    """Put the proxy in front of whatever ``sys.stdout`` is now (test runners swap it between tests)."""
+    if sys.stdout is not proxy:
+        proxy.real = sys.stdout
+        sys.stdout = proxy
 
 
 def _route_logs(proxy: _ThreadStdout) -> None:
@@ -166,6 +172,7 @@ class InProcessRuntime:
         self._log_sink = log_sink
         self.invocations: list[InvocationRecord] = []
         self.hooks: list[Callable[[str, dict[str, Any]], None]] = []
+        self._capture_stdout = capture_stdout
         self._environ, self._stdout = _thread_aware_process(capture_stdout)
 
     def register(self, sources: dict[str, FunctionSource]) -> None:
@@ -229,6 +236,8 @@ class InProcessRuntime:
             errored = False
             self._environ.overlay = env
             with _install_lock:
+                if self._capture_stdout:
+                    _route_stdout(self._stdout)
                 _route_logs(self._stdout)
             self._stdout.set_sink(self._log_sink or buffer)
             try:

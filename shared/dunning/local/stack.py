@@ -88,6 +88,11 @@ class LocalStack:
                "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false"}
         os.environ.update(env)  # the CLI, the pollers and Step Functions' own clients use the same endpoint
         default_user_config["stepfunctions"]["execute_state_machine"] = True
+        template_path = template_path or project_root() / "template.yaml"
+        # Module-level objects (Powertools Logger/Metrics) may be built before the first invocation, as in
+        # a real sandbox's init: give the process the template's global function settings as defaults.
+        for key, value in _global_function_env(template_path).items():
+            os.environ.setdefault(key, value)
         default_user_config["core"]["reset_boto3_session"] = False
 
         _route_cloudformation_state_machines()
@@ -100,7 +105,6 @@ class LocalStack:
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
 
-        template_path = template_path or project_root() / "template.yaml"
         params = {**LOCAL_PARAMETERS, **(parameters or {})}
         say(f"translating {template_path.name} with aws-sam-translator")
         local = translate(template_path, CODE_BUCKET, params)
@@ -180,6 +184,14 @@ class LocalStack:
 
     def function_name(self, logical_id: str) -> str:
         return self.resources[logical_id]
+
+
+def _global_function_env(template_path: Path) -> dict[str, str]:
+    from dunning.local.translate import load_sam_template
+
+    variables = (load_sam_template(template_path).get("Globals", {}).get("Function", {})
+                 .get("Environment", {}).get("Variables", {}))
+    return {k: v for k, v in variables.items() if isinstance(v, str) and k.startswith("POWERTOOLS_")}
 
 
 def _wait_for_stack(cfn: Any) -> dict[str, Any]:

@@ -125,12 +125,10 @@ def test_a_notice_whose_window_closes_during_quiet_days_is_not_sent_late() -> No
     assert all(a.origin != "pre_dunning" for d in decisions for a in d.actions)
 
 
-def test_a_pre_dunning_step_configured_after_the_due_date_never_runs() -> None:
-    # Given a (misconfigured) pre-dunning step 3 days after due
-    cfg = config(hierarchy("h", 1, [after("late_pre", 3, pre_dunning=True), after("r1", 7)]))
-    # When runs happen around the due date / Then it never runs
-    for n in range(-5, 10):
-        assert all(a.origin != "pre_dunning" for a in evaluate_account(view(invoice("I1", DUE)), cfg, day(n)).actions)
+def test_a_pre_dunning_step_configured_after_the_due_date_is_rejected_by_config_validation() -> None:
+    # Given a (misconfigured) pre-dunning step 3 days after due / When the config is built / Then it is refused
+    with pytest.raises(ValueError, match="pre-dunning step is an early notice"):
+        config(hierarchy("h", 1, [after("late_pre", 3, pre_dunning=True), after("r1", 7)]))
 
 
 def test_pre_dunning_gets_an_automation_log_when_asked() -> None:
