@@ -1,0 +1,197 @@
+"""Which *driver* (run / batch / account / acting / letter / email) each measured call, invocation, CPU
+millisecond and byte of the local run belongs to, and the per-unit :class:`dunning.costmodel.Profile` built
+from that. The rules, by function (logical id):
+
+* AssignFunction: the Scan pages grow with the accounts -> ``account``; manifest PutObjects -> ``batch``;
+  the lock, the run record and the configuration reads -> ``run``. CPU -> ``account``.
+* EvaluateFunction: everything (manifest read, history write, decisions write) -> ``batch``; CPU -> ``account``.
+* CreateContactsFunction: DynamoDB on the contacts and ledger tables (persons, existing contacts, new
+  contacts, collection state) -> ``acting``; decisions read, batch result, configuration -> ``batch``;
+  CPU -> ``acting``.
+* SummarizeRunFunction -> ``run``.
+* PrintExtractFunction: reading each PDF and marking letters printed -> ``letter``; the queue queries (one
+  per polling attempt) and the merged files -> ``run``; CPU -> ``letter``.
+* RenderLetterFunction -> ``letter``; SendEmailFunction -> ``email``.
+* Invocations: Step Functions tasks -> ``run`` (assign, summarize, print extract) or ``batch`` (evaluate,
+  create contacts); stream-driven functions -> ``letter`` / ``email``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from dunning.costmodel import DRIVERS, Assumptions, Profile, Unit, lambda_ms
+from tests.benchmarks.harness import Call, Invocation, median
+
+INVOCATION_DRIVER = {"AssignFunction": "run", "SummarizeRunFunction": "run", "PrintExtractFunction": "run",
+                     "EvaluateFunction": "batch", "CreateContactsFunction": "batch",
+                     "RenderLetterFunction": "letter", "SendEmailFunction": "email"}
+CPU_DRIVER = {"AssignFunction": "account", "EvaluateFunction": "account", "CreateContactsFunction": "acting",
+              "SummarizeRunFunction": "run", "PrintExtractFunction": "letter", "RenderLetterFunction": "letter",
+              "SendEmailFunction": "email"}
+
+
+def call_driver(c: Call) -> str:
+    f = c.function
+    if f == "AssignFunction":
+        if c.operation == "Scan":
+            return "account"
+        return "batch" if c.service == "s3" and c.operation == "PutObject" else "run"
+    if f == "EvaluateFunction":
+        return "batch"
+    if f == "CreateContactsFunction":
+        return "acting" if c.service == "dynamodb" and c.resource in ("ContactsTable", "LedgerTable") else "batch"
+    if f == "PrintExtractFunction":
+        if (c.service == "s3" and c.operation == "GetObject") or c.operation in ("BatchWriteItem", "BatchGetItem"):
+            return "letter"
+        return "run"
+    if f == "RenderLetterFunction":
+        return "letter"
+    if f == "SendEmailFunction":
+        return "email"
+    return "run"
+
+
+def driver_counts(rnd: Any) -> dict[str, float]:
+    by_action = rnd.summary.get("contacts_by_action", {})
+    return {"run": 1.0, "batch": float(rnd.summary.get("batch_count", 1)),
+            "account": float(rnd.summary.get("with_open_balance", rnd.accounts)),
+            "acting": float(rnd.summary.get("acting_accounts", 0)), "letter": float(by_action.get("letter", 0)),
+            "email": float(by_action.get("email", 0))}
+
+
+def _contact_item_size(calls: Sequence[Call]) -> float:
+    writes = [c for c in calls if c.function == "CreateContactsFunction" and c.resource == "ContactsTable"
+              and c.operation == "BatchWriteItem" and c.items]
+    return sum(c.bytes_out for c in writes) / max(1, sum(c.items for c in writes))
+
+
+def profile(rounds: Sequence[Any], print_attempts: float, assumptions: Assumptions | None = None) -> Profile:
+    """Per-unit quantities from the first round's calls (deterministic) and the rounds' median CPU."""
+    a = assumptions or Assumptions()
+    rnd = rounds[0]
+    counts = driver_counts(rnd)
+    units: dict[str, Unit] = {d: Unit() for d in DRIVERS}
+    gsis = rnd.gsi_count.get("ContactsTable", 0)
+    contact_wru = math.ceil(_contact_item_size(rnd.calls) / 1024) if rnd.calls else 1
+    calls_acc: dict[str, dict[str, dict[str, float]]] = {d: defaultdict(lambda: defaultdict(float)) for d in DRIVERS}
+    for c in rnd.calls:
+        d = call_driver(c)
+        u = units[d]
+        calls_acc[d][c.function][f"{c.service}.{c.operation}"] += 1
+        if c.service == "dynamodb":
+            wru = c.write_units
+            if c.resource == "ContactsTable" and c.operation == "UpdateItem":
+                wru = contact_wru
+            if c.resource == "ContactsTable":
+                wru *= 1 + gsis  # every index holds every contact (projection ALL)
+            u.wru += wru
+            u.rru += c.read_units
+            if c.resource == "RunsTable" and c.operation == "BatchWriteItem" and c.function == "EvaluateFunction":
+                u.ddb_bytes_history += c.bytes_out
+            if c.resource in ("ContactsTable", "LedgerTable") and c.function == "CreateContactsFunction":
+                u.ddb_bytes_contacts += c.bytes_out * (1 + (gsis if c.resource == "ContactsTable" else 0))
+        elif c.service == "s3":
+            if c.operation == "PutObject":
+                u.s3_put += 1
+                if c.resource == "LettersBucket":
+                    u.s3_bytes_letters += c.bytes_out
+                else:
+                    u.s3_bytes_runs += c.bytes_out
+            else:
+                u.s3_get += 1
+        elif c.service == "sesv2":
+            u.ses_emails += 1
+    for d in DRIVERS:
+        n = counts[d] or 1.0
+        u = units[d]
+        u.calls = {fn: {op: v / n for op, v in ops.items()} for fn, ops in calls_acc[d].items()}
+        for attr in ("wru", "rru", "s3_put", "s3_get", "s3_bytes_letters", "s3_bytes_runs", "ddb_bytes_history",
+                     "ddb_bytes_contacts", "ses_emails"):
+            setattr(u, attr, getattr(u, attr) / n)
+    # invocations, CPU and log bytes: medians over the rounds
+    functions = {i.function for r in rounds for i in r.invocations}
+    for fn in functions:
+        inv_d, cpu_d = INVOCATION_DRIVER.get(fn, "run"), CPU_DRIVER.get(fn, "run")
+        invs = [i for i in rnd.invocations if i.function == fn]
+        units[inv_d].invocations[fn] = len(invs) / (counts[inv_d] or 1.0)
+        cpu = median([sum(i.cpu_ms for i in r.invocations if i.function == fn) for r in rounds])
+        units[cpu_d].cpu_ms[fn] = cpu / (counts[cpu_d] or 1.0)
+        units[cpu_d].log_bytes += sum(i.log_bytes for i in invs) / (counts[cpu_d] or 1.0)
+    # Step Functions: the parent execution's transitions (print-extract polling at the AWS attempt count), and
+    # one Express child per batch on AWS (DISTRIBUTED map), lasting its evaluate + create-contacts time.
+    from tests.benchmarks.localrun import transitions
+
+    tr = transitions(rnd.history)
+    fixed = tr["parent"] - tr["print_loop"]
+    units["run"].sfn_transitions = fixed + 3 * print_attempts - 1
+    units["run"].calls.setdefault("Scheduler", {})["states.StartExecution"] = 1.0
+    prof = Profile(units=units, memory_mb=dict(rnd.memory_mb), batch_size=template_batch_size(),
+                   letters_per_acting=counts["letter"] / (counts["acting"] or 1),
+                   emails_per_acting=counts["email"] / (counts["acting"] or 1),
+                   source=f"make bench: local stack run over {int(counts['account']):,} accounts")
+    child_ms = batch_child_ms(prof, a)
+    units["batch"].express_requests = 1.0
+    units["batch"].express_seconds = child_ms / 1000
+    return prof
+
+
+def template_batch_size() -> int:
+    """The ``BatchSize`` parameter's default in template.yaml (what a deployment uses)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "template.yaml").read_text(encoding="utf-8")
+    m = re.search(r"\n  BatchSize:\n(?:    .*\n)*?    Default: (\d+)", text)
+    return int(m.group(1)) if m else 1000
+
+
+def batch_child_ms(prof: Profile, a: Assumptions, acting_share: float = 0.10) -> float:
+    """Modelled AWS duration (ms) of one Map child: evaluate + create contacts for one full batch."""
+    n = prof.batch_size
+    total = 0.0
+    for fn in ("EvaluateFunction", "CreateContactsFunction"):
+        mem = prof.memory_mb.get(fn, 512)
+        total += lambda_ms(fn, prof.units["batch"], mem, a)
+        total += n * lambda_ms(fn, prof.units["account"], mem, a)
+        total += n * acting_share * lambda_ms(fn, prof.units["acting"], mem, a)
+        total += a.lambda_overhead_ms
+    return total
+
+
+def calls_per_unit(rnd: Any) -> dict[str, Any]:
+    """AWS calls per account with no action and per account that gets a letter (see RESULTS.md for the rules)."""
+    counts = driver_counts(rnd)
+    by_driver: dict[str, list[Call]] = defaultdict(list)
+    for c in rnd.calls:
+        by_driver[call_driver(c)].append(c)
+    inv_by_driver: dict[str, list[Invocation]] = defaultdict(list)
+    for i in rnd.invocations:
+        inv_by_driver[INVOCATION_DRIVER.get(i.function, "run")].append(i)
+    shared_calls = sum(len(by_driver[d]) for d in ("run", "batch", "account"))
+    shared_ddb = sum(1 for d in ("run", "batch", "account") for c in by_driver[d] if c.service == "dynamodb")
+    shared_inv = sum(len(inv_by_driver[d]) for d in ("run", "batch"))
+    accounts = counts["account"] or 1
+    letters = counts["letter"] or 1
+    acting = counts["acting"] or 1
+    letter_accounts = len({c.get("account_id") for c in rnd.contacts if c.get("action") == "letter"
+                           and c.get("source") == "run"}) or 1
+    per_letter_account = letters / letter_accounts
+    shared = (shared_calls + shared_inv + 1) / accounts  # + the scheduler's StartExecution
+    acting_calls = len(by_driver["acting"]) / acting
+    letter_calls = (len(by_driver["letter"]) + len(inv_by_driver["letter"])) / letters
+    return {
+        "ddb_per_no_action": shared_ddb / accounts,
+        "calls_per_letter_account": shared + acting_calls + letter_calls * per_letter_account,
+        "shared_per_account": shared,
+        "acting_per_acting_account": acting_calls,
+        "letter_per_letter": letter_calls,
+        "letters_per_letter_account": per_letter_account,
+        "render_batch": median([i.records for i in inv_by_driver["letter"] if i.records]) if letters else 0,
+        "counts": counts,
+        "by_driver": {d: len(v) for d, v in by_driver.items()},
+        "invocations_by_driver": {d: len(v) for d, v in inv_by_driver.items()},
+    }

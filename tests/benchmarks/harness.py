@@ -1,0 +1,375 @@
+"""Measuring helpers: AWS call counting on the local stack, timing statistics, the machine description.
+
+AWS calls are counted with a wrapper around ``botocore.client.BaseClient._make_api_call`` (every boto3 call
+goes through it). Only calls made *by a function handler* count: the wrapper is active only on a thread
+that is inside :meth:`InProcessRuntime.invoke` (a thread-local flag set by wrapping the stack's runtime),
+so the test harness, the event-source pollers (they stand in for the Lambda service) and Step Functions'
+own Lambda calls are not counted. Lambda invocations (one per handler run) and Step Functions transitions
+(from the execution history) are counted separately.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import statistics
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import botocore.client
+
+# ---------------------------------------------------------------------------------------------- statistics
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else math.nan
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (p99 of 200 samples is the 198th smallest)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return float(ordered[rank - 1])
+
+
+def spread(values: Sequence[float]) -> float:
+    """(max - min) / median: how noisy the rounds were."""
+    if not values:
+        return math.nan
+    m = median(values)
+    return (max(values) - min(values)) / m if m else math.nan
+
+
+def reference_rate(seconds: float = 0.2) -> float:
+    """A fixed pure-Python workload (dict/str/int churn), in loops per CPU second: the machine-speed yardstick
+    measured in the same run as a benchmark, so that figures can also be read as ratios to it."""
+    loops = 0
+    start = time.process_time()
+    while True:
+        d: dict[str, int] = {}
+        for i in range(200):
+            d[str(i)] = i * i
+        loops += sum(d.values()) > 0
+        if loops % 50 == 0 and time.process_time() - start >= seconds:
+            break
+    return loops / (time.process_time() - start)
+
+
+# ---------------------------------------------------------------------------------------------- machine
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine() -> dict[str, Any]:
+    mem = "n/a"
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            mem = f"{int(fh.readline().split()[1]) / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    commit = "n/a"
+    with suppress(OSError):
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                timeout=5, check=False).stdout.strip() or "n/a"
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "memory": mem,
+        "load_at_start": _load(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "commit": commit,
+        "packages": {d: _version(d) for d in ("boto3", "botocore", "moto", "pydantic", "aws-lambda-powertools",
+                                              "fpdf2", "uharfbuzz", "pypdf", "jinja2", "babel", "weasyprint")},
+    }
+
+
+# ---------------------------------------------------------------------------------------------- AWS calls
+
+
+@dataclass
+class Invocation:
+    function: str  # logical id, e.g. RenderLetterFunction
+    wall_ms: float
+    cpu_ms: float  # CPU time of the handler's thread (the client side: our code, botocore, parsing)
+    records: int  # event records for event-source invocations, 0 for Step Functions tasks
+    errored: bool
+    in_bytes: int
+    out_bytes: int
+    log_bytes: int
+    started: float
+
+
+@dataclass
+class Call:
+    function: str
+    service: str
+    operation: str
+    resource: str
+    items: int = 0  # DynamoDB items written / keys read / items returned
+    write_units: float = 0.0  # DynamoDB WRU (1 per started KB per item written, base table only)
+    read_units: float = 0.0  # DynamoDB RRU (eventually consistent: 0.5 per started 4 KB)
+    bytes_out: int = 0  # S3 PutObject body size; DynamoDB bytes written (PutItem / BatchWriteItem puts)
+    max_item: int = 0  # largest DynamoDB item written / request items in one batch call
+
+
+_active = threading.local()
+_counters: list[AwsCallCounter] = []
+_original_make_api_call = botocore.client.BaseClient._make_api_call
+
+
+def _patched_make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+    function = getattr(_active, "function", None)
+    body = api_params.get("Body") if operation_name == "PutObject" else None
+    size = len(body) if isinstance(body, bytes | str) else 0  # measured before botocore wraps the body
+    response = _original_make_api_call(self, operation_name, api_params)
+    if function is not None:
+        for counter in list(_counters):
+            counter.record(function, self.meta.service_model.service_name, operation_name, api_params, response,
+                           size)
+    return response
+
+
+def _av_size(item: dict[str, Any]) -> int:
+    """Approximate DynamoDB item size: attribute names plus the JSON length of the values."""
+    return sum(len(k) + len(json.dumps(v, default=str)) for k, v in item.items())
+
+
+def _dynamo_units(operation: str, params: dict[str, Any], response: dict[str, Any]
+                  ) -> tuple[int, float, float, int, int]:
+    """(items, WRU, RRU, bytes written, largest item) of one DynamoDB call (base table only)."""
+    items = 0
+    wru = 0.0
+    rru = 0.0
+    written = 0
+    largest = 0
+    if operation == "BatchWriteItem":
+        for reqs in params.get("RequestItems", {}).values():
+            for r in reqs:
+                items += 1
+                size = _av_size(r["PutRequest"]["Item"]) if "PutRequest" in r else 100
+                written += size
+                largest = max(largest, size)
+                wru += math.ceil(size / 1024)
+    elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        items = 1
+        size = _av_size(params.get("Item", {})) if operation == "PutItem" else 0
+        written, largest = size, size
+        wru += max(1, math.ceil(size / 1024))
+    elif operation == "BatchGetItem":
+        for resp_items in response.get("Responses", {}).values():
+            for it in resp_items:
+                items += 1
+                rru += 0.5 * math.ceil(_av_size(it) / 4096)
+        keys = sum(len(v.get("Keys", [])) for v in params.get("RequestItems", {}).values())
+        rru += 0.5 * max(0, keys - items)  # keys not found still cost a read unit
+    elif operation == "GetItem":
+        items = 1
+        rru += 0.5 if not params.get("ConsistentRead") else 1.0
+    elif operation in ("Query", "Scan"):
+        returned = response.get("Items", [])
+        items = len(returned)
+        scanned = response.get("ScannedCount", items)
+        size = sum(_av_size(i) for i in returned)
+        if scanned > items and items:  # filtered items were read too
+            size = int(size * scanned / items)
+        rru += 0.5 * max(1, math.ceil(size / 4096))
+    return items, wru, rru, written, largest
+
+
+class PerFunctionCache(dict):  # type: ignore[type-arg]
+    """Stands in for ``dunning.store.blobs._config_cache`` so that each function keeps its own configuration
+    cache, as each Lambda function has its own containers (in one process they would share one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.per_function: dict[str, dict[str, Any]] = {}
+
+    def _mine(self) -> dict[str, Any]:
+        return self.per_function.setdefault(getattr(_active, "function", None) or "", {})
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._mine().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mine()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._mine()[key] = value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._mine()
+
+    def clear(self) -> None:
+        self.per_function.clear()
+
+
+class AwsCallCounter:
+    """Counts AWS API calls made by handlers, and every handler invocation, on a local stack."""
+
+    def __init__(self, stack: Any) -> None:
+        self.stack = stack
+        self.physical_to_logical = {v: k for k, v in stack.resources.items()}
+        for name, value in stack.outputs.items():
+            self.physical_to_logical.setdefault(value, name.replace("Name", "").replace("Url", ""))
+        self.calls: list[Call] = []
+        self.invocations: list[Invocation] = []
+        self._lock = threading.Lock()
+        self._runtime_invoke: Callable[..., Any] | None = None
+        self._saved_cache: Any = None
+        self._saved_stream: Any = None
+        self.logged: dict[str, int] = {}  # bytes logged through the Powertools logger, by function
+
+    # -------------------------------------------------------------- install
+    def install(self) -> AwsCallCounter:
+        runtime = self.stack.runtime
+        original = runtime.invoke
+        self._runtime_invoke = original
+        counter = self
+
+        def invoke(fn: Any, event: Any) -> tuple[str, bool, str]:
+            source = runtime.source_for(fn.code)
+            logical = source.logical_id if source is not None else fn.function_name
+            raw = event if isinstance(event, str | bytes) else json.dumps(event or {}, default=str)
+            parsed = json.loads(raw) if isinstance(raw, str | bytes) and raw else {}
+            records = len(parsed.get("Records", [])) if isinstance(parsed, dict) else 0
+            previous = getattr(_active, "function", None)
+            _active.function = logical
+            wall0, cpu0 = time.perf_counter(), time.thread_time()
+            logged0 = counter.logged.get(logical, 0)
+            try:
+                payload, errored, logs = original(fn, event)
+            finally:
+                _active.function = previous
+            logged = counter.logged.get(logical, 0) - logged0
+            with counter._lock:
+                counter.invocations.append(Invocation(
+                    logical, (time.perf_counter() - wall0) * 1000, (time.thread_time() - cpu0) * 1000, records,
+                    errored, len(raw), len(payload), len(logs.encode()) + logged, wall0))
+            return payload, errored, logs
+
+        runtime.invoke = invoke
+        from dunning.store import blobs
+
+        self._saved_cache = blobs._config_cache
+        blobs._config_cache = PerFunctionCache()  # type: ignore[assignment]
+        logged = self.logged
+        emit = logging.StreamHandler.emit
+        self._saved_stream = emit
+
+        def counting_emit(handler: logging.StreamHandler, record: logging.LogRecord) -> None:  # type: ignore[type-arg]
+            function = getattr(_active, "function", None)
+            if function is not None:
+                logged[function] = logged.get(function, 0) + len(handler.format(record).encode()) + 1
+            emit(handler, record)
+
+        logging.StreamHandler.emit = counting_emit  # type: ignore[method-assign]
+        _counters.append(self)
+        botocore.client.BaseClient._make_api_call = _patched_make_api_call
+        return self
+
+    def uninstall(self) -> None:
+        if self in _counters:
+            _counters.remove(self)
+        if self._runtime_invoke is not None:
+            from dunning.store import blobs
+
+            self.stack.runtime.invoke = self._runtime_invoke
+            self._runtime_invoke = None
+            blobs._config_cache = self._saved_cache
+            logging.StreamHandler.emit = self._saved_stream  # type: ignore[method-assign]
+        if not _counters:
+            botocore.client.BaseClient._make_api_call = _original_make_api_call
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.invocations.clear()
+
+    # -------------------------------------------------------------- recording
+    def _resource(self, params: dict[str, Any]) -> str:
+        name = params.get("TableName") or params.get("Bucket") or params.get("QueueUrl") or ""
+        if not name and params.get("RequestItems"):
+            name = next(iter(params["RequestItems"]))
+        if not name and params.get("FunctionName"):
+            name = params["FunctionName"]
+        return str(self.physical_to_logical.get(name, name))
+
+    def record(self, function: str, service: str, operation: str, params: dict[str, Any],
+               response: dict[str, Any], body_size: int = 0) -> None:
+        call = Call(function, service, operation, self._resource(params))
+        if service == "dynamodb":
+            call.items, call.write_units, call.read_units, call.bytes_out, call.max_item = _dynamo_units(
+                operation, params, response)
+        elif service == "s3" and operation == "PutObject":
+            call.bytes_out = body_size
+        with self._lock:
+            self.calls.append(call)
+
+    # -------------------------------------------------------------- views
+    @contextmanager
+    def window(self) -> Iterator[dict[str, Any]]:
+        """Collect what happens inside the block: ``{"calls": [...], "invocations": [...]}``."""
+        out: dict[str, Any] = {}
+        c0, i0 = len(self.calls), len(self.invocations)
+        yield out
+        out["calls"] = self.calls[c0:]
+        out["invocations"] = self.invocations[i0:]
+
+
+def by_function_operation(calls: Sequence[Call]) -> Counter[tuple[str, str, str, str]]:
+    return Counter((c.function, c.service, c.operation, c.resource) for c in calls)
+
+
+@dataclass
+class Timer:
+    """Wall and CPU time of a block."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    _w: float = field(default=0.0, repr=False)
+    _c: float = field(default=0.0, repr=False)
+
+    def __enter__(self) -> Timer:
+        self._w, self._c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._w
+        self.cpu = time.process_time() - self._c

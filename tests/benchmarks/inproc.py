@@ -1,0 +1,212 @@
+"""The run's own functions (``start_run``, ``evaluate_batch``, ``create_contacts_batch``) and the ingest handler,
+in-process over :mod:`tests.benchmarks.fakeaws`: CPU time per account / per batch / per event with the
+I/O taken out, and the AWS calls each step makes (which must match the local stack's counts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from dunning.ingest import facts_for_event
+from dunning.models.events import parse_event
+from dunning.run import BatchInput, Deps, StartRunInput, create_contacts_batch, evaluate_batch, start_run
+from dunning.settings import Settings
+from dunning.store import dynamo
+from dunning.store.blobs import CONFIG_KEY, Blobs
+from dunning.store.contacts import ContactsRepository
+from dunning.store.ledger import LedgerRepository
+from dunning.store.runs import RunsRepository
+from tests.benchmarks.datagen import Dataset, load_config
+from tests.benchmarks.fakeaws import FakeAws
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {"LEDGER_TABLE": "ledger", "CONTACTS_TABLE": "contacts", "RUNS_TABLE": "runs", "IDEMPOTENCY_TABLE": "idem",
+       "LETTERS_BUCKET": "letters", "RUNS_BUCKET": "runs-bucket", "SENDER_IDENTITY": "collections@example.com",
+       "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "dunning",
+       "POWERTOOLS_METRICS_NAMESPACE": "Dunning", "POWERTOOLS_LOG_LEVEL": "INFO", "AWS_DEFAULT_REGION": "us-east-1",
+       "AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake"}
+
+
+def settings() -> Settings:
+    return Settings.from_env(ENV)
+
+
+def deps(s: Settings) -> Deps:
+    blobs = Blobs(s.runs_bucket)
+    return Deps(config=blobs.config(), ledger=LedgerRepository(s.ledger_table),
+                contacts=ContactsRepository(s.contacts_table), runs=RunsRepository(s.runs_table), blobs=blobs)
+
+
+def ledger_items(data: Dataset) -> list[dict[str, Any]]:
+    """The ledger items ingest writes for the data set (newest version per key) plus the prior runs' state."""
+    newest: dict[tuple[str, str], Any] = {}
+    for env in data.events():
+        for f in facts_for_event(parse_event(json.dumps(env))):
+            cur = newest.get(f.key)
+            if cur is None or f.version > cur.version:
+                newest[f.key] = f
+    items = [dynamo.to_av(f.item()) for f in newest.values()]
+    now = datetime.now(UTC).isoformat()
+    items += [dynamo.to_av({"pk": f"ACCT#{a}", "sk": "STATE", "v": now, "data": s.model_dump_json()})
+              for a, s in data.states().items()]
+    return items
+
+
+@dataclass
+class StepTimes:
+    accounts: int = 0
+    batches: int = 0
+    acting: int = 0
+    assign_cpu: float = 0.0
+    evaluate_cpu: list[float] = field(default_factory=list)  # per batch
+    create_cpu: list[float] = field(default_factory=list)  # per batch
+    batch_sizes: list[int] = field(default_factory=list)
+    acting_per_batch: list[int] = field(default_factory=list)
+    calls: dict[str, Counter[str]] = field(default_factory=dict)
+    manifest_bytes: int = 0
+    decisions_bytes: int = 0
+    history_item_bytes_max: int = 0
+    history_entry_bytes: float = 0.0
+    run_output_bytes: int = 0
+
+
+def run_steps(data: Dataset, batch_size: int = 1000, items: list[dict[str, Any]] | None = None) -> StepTimes:
+    """One run over ``data`` with fake I/O; CPU seconds of each step (process time, one core)."""
+    fake = FakeAws()
+    s = settings()
+    out = StepTimes()
+    with fake.installed():
+        fake.s3.put_object(Bucket=s.runs_bucket, Key=CONFIG_KEY,
+                           Body=load_config().model_dump_json(by_alias=True).encode())
+        fake.dynamodb.load(s.ledger_table, items if items is not None else ledger_items(data))
+        fake.calls.clear()
+        d = deps(s)
+        fake.calls.clear()
+        t = time.process_time()
+        run = start_run(StartRunInput(as_of=data.as_of), d, batch_size)
+        out.assign_cpu = time.process_time() - t
+        out.run_output_bytes = len(json.dumps(run))
+        out.calls["assign"] = Counter(fake.calls)
+        out.accounts = run["with_open_balance"]
+        out.batches = run["batch_count"]
+        out.calls["evaluate"], out.calls["create_contacts"] = Counter(), Counter()
+        for b in run["batches"]:
+            payload = BatchInput(run_id=run["run_id"], as_of=run["as_of"], manifest_prefix=run["manifest_prefix"],
+                                 batch=b)
+            fake.calls.clear()
+            t = time.process_time()
+            result = evaluate_batch(payload, d, s.history_retention_days)
+            out.evaluate_cpu.append(time.process_time() - t)
+            out.calls["evaluate"].update(fake.calls)
+            out.batch_sizes.append(result["evaluated"])
+            fake.calls.clear()
+            t = time.process_time()
+            created = create_contacts_batch(BatchInput.model_validate(result), d)
+            out.create_cpu.append(time.process_time() - t)
+            out.calls["create_contacts"].update(fake.calls)
+            out.acting_per_batch.append(created["acting_accounts"])
+            out.acting += created["acting_accounts"]
+        objects = fake.s3.objects
+        out.manifest_bytes = max(len(v) for (_, k), v in objects.items() if "/batch-" in k)
+        out.decisions_bytes = max((len(v) for (_, k), v in objects.items() if "/decisions-" in k), default=0)
+        hist = [i for i in fake.dynamodb.table(s.runs_table).values() if i["pk"]["S"].startswith("HIST#")]
+        if hist:
+            out.history_item_bytes_max = max(len(i["decisions"]["S"]) for i in hist)
+            entries = sum(len(json.loads(i["decisions"]["S"])) for i in hist)
+            out.history_entry_bytes = sum(len(i["decisions"]["S"]) for i in hist) / max(1, entries)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "ingest"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ingest"
+    aws_request_id: str = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def load_handler(function: str) -> ModuleType:
+    """Import ``functions/<function>/app.py`` the way the runtime does (own module name)."""
+    path = ROOT / "functions" / function / "app.py"
+    name = f"bench_fn_{function}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def sqs_records(events: list[dict[str, Any]], start: int = 0) -> list[dict[str, Any]]:
+    return [{"messageId": f"m-{start + i}", "receiptHandle": "r", "body": json.dumps(e, ensure_ascii=False),
+             "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "",
+             "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:events",
+             "awsRegion": "us-east-1"} for i, e in enumerate(events)]
+
+
+@contextlib.contextmanager
+def function_env() -> Any:
+    import os
+
+    saved = {k: os.environ.get(k) for k in ENV}
+    os.environ.update(ENV)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def captured_logs() -> Any:
+    """Send what the functions print (Powertools' JSON logs and EMF metrics) to a buffer; yields it."""
+    from dunning.observability import logger
+
+    buffer = io.StringIO()
+    handler = logger.registered_handler
+    old = handler.setStream(buffer)  # type: ignore[attr-defined]
+    try:
+        with contextlib.redirect_stdout(buffer):
+            yield buffer
+    finally:
+        handler.setStream(old)  # type: ignore[attr-defined]
+
+
+def ingest_round(events: list[dict[str, Any]], batch: int = 100) -> tuple[float, Counter[str], int, int]:
+    """The real ingest handler over ``events`` in SQS batches of ``batch``, on an empty fake ledger.
+    Returns (CPU seconds, calls, failed messages, log bytes)."""
+    fake = FakeAws()
+    failed = 0
+    with function_env(), fake.installed(), captured_logs() as logs:
+        handler = load_handler("ingest").handler
+        fake.s3.put_object(Bucket=ENV["RUNS_BUCKET"], Key=CONFIG_KEY,
+                           Body=load_config().model_dump_json(by_alias=True).encode())
+        fake.calls.clear()
+        bodies = [{"Records": sqs_records(events[i:i + batch], i)} for i in range(0, len(events), batch)]
+        t = time.process_time()
+        for body in bodies:
+            failed += len(handler(body, LambdaContext())["batchItemFailures"])
+        cpu = time.process_time() - t
+    return cpu, Counter(fake.calls), failed, len(logs.getvalue().encode())

@@ -1,0 +1,160 @@
+"""Scale on paper: a run over N accounts on AWS, from the measured per-unit figures, the template's settings
+and the cost model's latency assumptions (one model for time and money: :mod:`dunning.costmodel`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from dunning.costmodel import Assumptions, Profile, lambda_ms
+from tests.benchmarks.attribution import batch_child_ms
+from tests.benchmarks.localrun import ROOT_ASL, transitions
+
+LAMBDA_CONCURRENCY = 1000  # default regional quota
+STREAM_SHARDS = 4  # a new on-demand table: ~4 partitions, one stream shard each (assumption)
+CHILD_OVERHEAD_MS = 150  # starting an Express child and its two Lambda tasks (assumption)
+SFN_PAYLOAD = 256 * 1024
+HISTORY_EVENTS = 25_000
+DDB_ITEM = 400 * 1024
+DDB_BATCH_WRITE_ITEMS, DDB_BATCH_GET_KEYS = 25, 100
+DDB_REQUEST = 16 * 1024 * 1024
+PARTITION_WCU = 1000  # per partition key, per second
+HEADROOM = 0.8  # every limit is checked at 80% (20% headroom)
+
+
+@dataclass
+class Check:
+    name: str
+    value: float
+    limit: float
+    unit: str
+    note: str = ""
+    enforced: bool = False  # the code chunks at exactly the limit: reaching it is by design, exceeding is not
+
+    @property
+    def ok(self) -> bool:
+        return self.value <= (self.limit if self.enforced else self.limit * HEADROOM)
+
+    @property
+    def headroom(self) -> float:
+        return 1 - self.value / self.limit if self.limit else 0.0
+
+
+def asl() -> dict[str, Any]:
+    return json.loads(ROOT_ASL.read_text(encoding="utf-8"))
+
+
+def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], accounts: int = 1_000_000,
+            acting_share: float = 0.10, a: Assumptions | None = None) -> dict[str, Any]:
+    a = a or Assumptions()
+    u = prof.units
+    mem = prof.memory_mb
+    timeouts = rnd.timeout_s
+    definition = asl()
+    max_conc = int(definition["States"]["EvaluateBatches"].get("MaxConcurrency", 40))
+    batch_size = prof.batch_size
+    batches = math.ceil(accounts / batch_size)
+    acting = accounts * acting_share
+    letters_n = acting * prof.letters_per_acting
+    emails_n = acting * prof.emails_per_acting
+
+    def fn_ms(fn: str, driver: str) -> float:
+        return lambda_ms(fn, u[driver], mem.get(fn, 512), a)
+
+    assign_s = (fn_ms("AssignFunction", "run") + fn_ms("AssignFunction", "batch") * batches
+                + fn_ms("AssignFunction", "account") * accounts) / 1000
+    evaluate_s = (fn_ms("EvaluateFunction", "batch") + fn_ms("EvaluateFunction", "account") * batch_size) / 1000
+    create_s = (fn_ms("CreateContactsFunction", "batch")
+                + fn_ms("CreateContactsFunction", "acting") * batch_size * acting_share) / 1000
+    child_s = batch_child_ms(prof, a, acting_share) / 1000 + CHILD_OVERHEAD_MS / 1000
+    waves = math.ceil(batches / max_conc)
+    map_s = waves * child_s
+    summarize_s = fn_ms("SummarizeRunFunction", "run") / 1000 + batches * a.latency_ms["dynamodb.Query"] / 1000 / 100
+    evaluated_s = assign_s + map_s + summarize_s
+    # delivery: the contacts stream, one concurrent batch per shard (ParallelizationFactor 1 in the template)
+    render_mapping = next((m for m in rnd.stream_mappings if m["function"] == "RenderLetterFunction"), {})
+    parallel = int(render_mapping.get("parallelization") or 1)
+    consumers = STREAM_SHARDS * parallel
+    render_letter_ms = fn_ms("RenderLetterFunction", "letter")
+    render_s = letters_n * render_letter_ms / 1000 / consumers
+    wait_s = int(rnd.settings_env.get("PrintExtractFunction", {}).get("PRINT_EXTRACT_WAIT_SECONDS", 60))
+    wait_s = 60 if wait_s < 60 else wait_s  # the template's default on AWS (the local stack uses 1)
+    max_attempts = 30
+    attempts_needed = math.ceil(render_s / wait_s) + 1
+    extract_get_ms = a.latency_ms["s3.GetObject"]
+    extract_cpu_ms = letters["extract"]["ms_per_letter"] * a.arm_cpu_factor
+    extract_s = letters_n * (extract_get_ms + extract_cpu_ms) / 1000
+    extract_mem_mb = letters_n * letters["extract"]["merged_bytes_per_letter"] * 2 / 1e6  # merged + inputs
+    # payloads (Step Functions state I/O): assign's output lists the batches
+    sfn_out = [i.out_bytes for i in rnd.invocations if i.function == "AssignFunction"]
+    local_batches = max(1, int(rnd.summary.get("batch_count", 1)))
+    per_batch_entry = len(json.dumps(list(range(batches)))) / batches
+    assign_out_1m = (max(sfn_out) if sfn_out else 500) + per_batch_entry * (batches - local_batches)
+    task_max = max((i.out_bytes for i in rnd.invocations if not i.records), default=0)
+    task_in_max = max((i.in_bytes for i in rnd.invocations if not i.records), default=0)
+    # history: DISTRIBUTED on AWS keeps the parent small; INLINE (as locally) grows per batch
+    tr = transitions(rnd.history)
+    task_events = 5  # TaskStateEntered, Scheduled, Started, Succeeded, StateExited per task state
+    inline_per_batch = 2 + 2 * task_events  # iteration started/succeeded + Evaluate + CreateContacts
+    loop_events = 9  # PrintExtract task (5) + Choice (2) + Wait (2)
+    fixed_events = tr["events"] - tr["map_iterations"] * inline_per_batch - tr["print_attempts"] * loop_events
+    distributed_events = fixed_events + max_attempts * loop_events + 10
+    inline_events = fixed_events + batches * inline_per_batch + max_attempts * loop_events
+    # DynamoDB: largest items / batches
+    history_entry = max(s.history_entry_bytes for s in steps) if steps else 300
+    history_item_worst = history_entry * batch_size  # a whole batch in one strategy
+    writes = [c for c in rnd.calls if c.service == "dynamodb" and c.operation == "BatchWriteItem"]
+    gets = [c for c in rnd.calls if c.service == "dynamodb" and c.operation == "BatchGetItem"]
+    max_item = max((c.max_item for c in rnd.calls if c.service == "dynamodb"), default=0)
+    max_request = max((c.bytes_out for c in writes), default=0)
+    # the history's partition key is the strategy: every batch writes to the same few keys
+    history_wru_per_batch = u["batch"].wru
+    hot_wcu = history_wru_per_batch * max_conc / max(child_s, 1e-9) * 0.6  # 60% of accounts in "standard"
+    peak_concurrency = max_conc + 2 * consumers + 1
+    checks = [
+        Check("Step Functions payload: assign output (batch list) at 1M accounts", assign_out_1m, SFN_PAYLOAD, "B"),
+        Check("Step Functions payload: largest task output measured", task_max, SFN_PAYLOAD, "B"),
+        Check("Step Functions payload: largest task input measured", task_in_max, SFN_PAYLOAD, "B"),
+        Check("History events, parent execution (DISTRIBUTED, 30 polling attempts)", distributed_events,
+              HISTORY_EVENTS, "events"),
+        Check("History events if the Map ran INLINE at 1M accounts", inline_events, HISTORY_EVENTS, "events",
+              "the local stack's mode; AWS uses DISTRIBUTED"),
+        Check("Lambda concurrency at peak (Map + stream consumers + summary)", peak_concurrency, LAMBDA_CONCURRENCY,
+              "executions"),
+        Check("Assign Lambda duration at 1M accounts vs its timeout", assign_s, timeouts.get("AssignFunction", 900),
+              "s", "one function scans and writes every manifest"),
+        Check("Evaluate Lambda duration per batch vs its timeout", evaluate_s, timeouts.get("EvaluateFunction", 300),
+              "s"),
+        Check("CreateContacts Lambda duration per batch vs its timeout", create_s,
+              timeouts.get("CreateContactsFunction", 300), "s"),
+        Check("Print extract Lambda duration at 1M accounts vs its timeout", extract_s,
+              timeouts.get("PrintExtractFunction", 900), "s", "one function reads every PDF, one by one"),
+        Check("Print extract memory (merged PDFs + inputs) vs MemorySize", extract_mem_mb,
+              mem.get("PrintExtractFunction", 2048), "MB"),
+        Check("Print-extract polling attempts needed vs PRINT_EXTRACT_MAX_ATTEMPTS", attempts_needed, max_attempts,
+              "attempts", "after the last attempt the extract is built from what is rendered"),
+        Check("DynamoDB BatchWriteItem items per call (max measured)", max((c.items for c in writes), default=0),
+              DDB_BATCH_WRITE_ITEMS, "items", "chunked at the limit by construction (dynamo.batch_write)",
+              enforced=True),
+        Check("DynamoDB BatchGetItem keys per call (max measured)", max((c.items for c in gets), default=0),
+              DDB_BATCH_GET_KEYS, "keys", "chunked at the limit by construction (dynamo.batch_get)",
+              enforced=True),
+        Check("DynamoDB BatchWriteItem request size (max measured)", max_request, DDB_REQUEST, "B"),
+        Check("DynamoDB largest item written (measured)", max_item, DDB_ITEM, "B"),
+        Check("DynamoDB history item, a whole batch in one strategy", history_item_worst, DDB_ITEM, "B",
+              f"{history_entry:.0f} B per decision × BatchSize {batch_size}"),
+        Check("DynamoDB history partition key write rate (hottest strategy)", hot_wcu, PARTITION_WCU, "WCU/s",
+              "pk = HIST#{strategy}: every batch of a strategy writes to one key"),
+    ]
+    return {
+        "accounts": accounts, "batches": batches, "batch_size": batch_size, "max_concurrency": max_conc,
+        "waves": waves, "assign_s": assign_s, "evaluate_s": evaluate_s, "create_s": create_s, "child_s": child_s,
+        "map_s": map_s, "summarize_s": summarize_s, "evaluated_s": evaluated_s, "letters": letters_n,
+        "emails": emails_n, "render_letter_ms": render_letter_ms, "consumers": consumers, "render_s": render_s,
+        "extract_s": extract_s, "attempts_needed": attempts_needed, "wait_s": wait_s,
+        "delivered_s": evaluated_s + max(render_s, 0) + extract_s, "checks": checks,
+        "assign_per_account_ms": fn_ms("AssignFunction", "account"),
+        "scan_pages_per_account": u["account"].calls.get("AssignFunction", {}).get("dynamodb.Scan", 0.0),
+    }

@@ -1,0 +1,118 @@
+"""The cost model: prices applied to measured units, the naive design, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dunning.costmodel import (
+    Assumptions,
+    Prices,
+    Profile,
+    Unit,
+    cpu_scale,
+    describe,
+    driver_counts,
+    estimate,
+    lambda_ms,
+    main,
+    naive_profile,
+    table,
+)
+
+
+def profile() -> Profile:
+    return Profile(
+        units={
+            "run": Unit(invocations={"AssignFunction": 1}, sfn_transitions=10),
+            "batch": Unit(invocations={"EvaluateFunction": 1}, s3_put=2, s3_get=2, wru=100, express_requests=1,
+                          express_seconds=2.0),
+            "account": Unit(cpu_ms={"EvaluateFunction": 0.1}, rru=0.4),
+            "acting": Unit(wru=4),
+            "letter": Unit(invocations={"RenderLetterFunction": 0.04}, cpu_ms={"RenderLetterFunction": 20},
+                           calls={"RenderLetterFunction": {"s3.PutObject": 1}}, s3_put=1, wru=3,
+                           s3_bytes_letters=20_000),
+            "email": Unit(ses_emails=1),
+        },
+        memory_mb={"AssignFunction": 2048, "EvaluateFunction": 1024, "RenderLetterFunction": 1024},
+        batch_size=1000, letters_per_acting=0.8, emails_per_acting=0.2, source="test")
+
+
+def line(est, item):
+    return next(x for x in est.lines if x.item.startswith(item))
+
+
+def test_driver_counts_scale_with_accounts_and_acting_share():
+    counts = driver_counts(profile(), 1_000_000, 0.1)
+    assert counts == {"run": 1, "batch": 1000, "account": 1_000_000, "acting": 100_000, "letter": 80_000,
+                      "email": 20_000}
+
+
+def test_cpu_scale_follows_the_vcpu_share_of_memory():
+    a = Assumptions(arm_cpu_factor=1.0)
+    assert cpu_scale(1769, a) == 1.0
+    assert cpu_scale(4096, a) == 1.0  # one thread cannot use more than one vCPU
+    assert cpu_scale(512, a) == pytest.approx(1769 / 512)
+
+
+def test_lambda_ms_adds_call_latency_to_scaled_cpu():
+    a = Assumptions(arm_cpu_factor=1.0)
+    unit = profile().units["letter"]
+    assert lambda_ms("RenderLetterFunction", unit, 1769, a) == pytest.approx(20 + a.latency_ms["s3.PutObject"])
+
+
+def test_prices_are_applied_per_unit():
+    p = Prices()
+    est = estimate(profile(), 1_000_000, 0.1)
+    assert line(est, "S3 PUT").quantity == pytest.approx(1000 * 2 + 80_000)
+    assert line(est, "S3 PUT").usd == pytest.approx((2000 + 80_000) * p.s3_put_request)
+    assert line(est, "DynamoDB writes").quantity == pytest.approx(1000 * 100 + 100_000 * 4 + 80_000 * 3)
+    assert line(est, "Step Functions Standard").quantity == 10
+    assert line(est, "Lambda requests").quantity == pytest.approx(1 + 1000 + 80_000 * 0.04)
+
+
+def test_ses_is_listed_apart_and_excluded_from_the_total():
+    est = estimate(profile(), 1_000_000, 0.1)
+    ses = line(est, "SES")
+    assert ses.excluded and ses.quantity == pytest.approx(20_000)
+    assert est.excluded == pytest.approx(20_000 * Prices().ses_email)
+    assert est.total == pytest.approx(sum(x.usd for x in est.lines if not x.excluded))
+
+
+def test_naive_design_pays_an_execution_and_a_query_per_account():
+    a = Assumptions()
+    naive = estimate(naive_profile(profile(), a), 1_000_000, 0.1)
+    ours = estimate(profile(), 1_000_000, 0.1)
+    assert line(naive, "Step Functions Standard").quantity == pytest.approx(10 + 1_000_000 * 3)
+    assert line(naive, "Step Functions Express requests").quantity == 0
+    assert line(naive, "Lambda requests").quantity > 2_000_000
+    assert line(naive, "DynamoDB reads").quantity == pytest.approx(1_000_000 * (0.4 + 0.5))
+    assert naive.total > 10 * ours.total
+
+
+def test_profile_round_trips_through_json():
+    p = profile()
+    again = Profile.from_dict(json.loads(json.dumps(p.to_dict())))
+    assert estimate(again).total == pytest.approx(estimate(p).total)
+
+
+def test_table_and_description_name_every_price_and_assumption():
+    est = estimate(profile())
+    text = table([est, estimate(naive_profile(profile()), design="naive")])
+    assert "Total per run (SES excluded)" in text and "naive" in text
+    desc = describe(Prices(), Assumptions())
+    assert "sfn_standard_transition" in desc and "arm_cpu_factor" in desc and "dynamodb.Scan" in desc
+
+
+def test_cli(tmp_path, capsys):
+    path = tmp_path / "measured.json"
+    path.write_text(json.dumps({"profile": profile().to_dict()}))
+    assert main(["--measured", str(path), "--accounts", "1000000"]) == 0
+    out = capsys.readouterr().out
+    assert "Total per run" in out and "Prices" in out
+    assert main(["--measured", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["naive"]["total"] > data["batched (this design)"]["total"]
+    with pytest.raises(SystemExit):
+        main(["--help"])
