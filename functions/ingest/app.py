@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from dunning.ingest import Ingestor, describe
 from dunning.observability import MetricUnit, logger, metrics, tracer
 from dunning.settings import Settings

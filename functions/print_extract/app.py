@@ -24,8 +24,10 @@ def handler(event: PrintExtractInput, context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(run_id=event.run_id)
     deps = ExtractDeps(contacts=ContactsRepository(settings.contacts_table), letters=Blobs(settings.letters_bucket),
                        ledger=LedgerRepository(settings.ledger_table))
+    # poll inside this invocation for most of its time budget, keeping two minutes for the extract itself
+    poll_for = min(settings.print_extract_poll_seconds, max(0.0, context.get_remaining_time_in_millis() / 1000 - 120))
     result = extract_when_ready(event, deps, max_attempts=settings.print_extract_max_attempts,
-                                wait_seconds=settings.print_extract_wait_seconds)
+                                wait_seconds=settings.print_extract_wait_seconds, poll_for=poll_for)
     logger.info("print extract", extra={k: v for k, v in result.items() if k != "files"})
     metrics.add_metric(name="LettersExtracted", unit=MetricUnit.Count, value=result.get("letters", 0))
     return result

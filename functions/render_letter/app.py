@@ -14,7 +14,6 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dunning.delivery import DeliveryDeps, contacts_from_stream, render_contact_letter
-from dunning.letters.fontcache import CYRILLIC, LATIN, warm_up
 from dunning.models.contacts import Contact
 from dunning.observability import MetricUnit, logger, metrics, tracer
 from dunning.settings import Settings
@@ -23,9 +22,6 @@ from dunning.store.contacts import ContactsRepository
 from dunning.store.ledger import LedgerRepository
 
 settings = Settings.from_env()
-# Init: prepare the Latin/Cyrillic faces and move the init heap out of the garbage collector's reach
-# (a full collection over it costs 50-70 ms per letter otherwise). Arabic faces load on first use.
-warm_up((LATIN, CYRILLIC), freeze_gc=True)
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 idempotency = IdempotencyConfig(event_key_jmespath="contact_id", expires_after_seconds=7 * 24 * 3600)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -36,6 +32,21 @@ deps = DeliveryDeps(config=Blobs(settings.runs_bucket).config, ledger=LedgerRepo
 @idempotent_function(data_keyword_argument="contact", config=idempotency, persistence_store=persistence)
 def render_once(*, contact: dict[str, Any]) -> dict[str, Any]:
     return render_contact_letter(Contact.model_validate(contact), deps)
+
+
+def _warm_up_once() -> None:
+    """First invocation: load the PDF stack, prepare the Latin/Cyrillic faces and move that heap out of the
+    garbage collector's reach (a full collection over it costs 50-70 ms per letter otherwise). Done here
+    rather than at import so that the function's cold start stays short; Arabic faces load on first use."""
+    global _warm
+    if not _warm:
+        from dunning.letters.fontcache import CYRILLIC, LATIN, warm_up
+
+        warm_up((LATIN, CYRILLIC), freeze_gc=True)
+        _warm = True
+
+
+_warm = False
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -49,5 +60,6 @@ def record_handler(record: DynamoDBRecord) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
+    _warm_up_once()
     return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                          context=context))

@@ -4,6 +4,7 @@ print vendor, stored under ``print/{as_of}/{run}/`` in the letters bucket; the l
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -82,10 +83,17 @@ class PrintExtractInput(BaseModel):
 
 
 def extract_when_ready(payload: PrintExtractInput, deps: ExtractDeps, max_attempts: int,
-                       wait_seconds: int = 60) -> dict[str, Any]:
+                       wait_seconds: int = 60, poll_for: float = 0.0,
+                       sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Build the extract once none of the run's letters is still waiting to be rendered (the stream renders
-    them); after ``max_attempts`` checks, extract what is ready - the rest goes into the next extract."""
+    them). The function itself re-checks every ``wait_seconds`` for up to ``poll_for`` seconds, so the state
+    machine loops (three transitions a round) only for runs whose letters take longer than that; after
+    ``max_attempts`` rounds it extracts what is ready - the rest goes into the next extract."""
+    deadline = time.monotonic() + poll_for
     pending = deps.contacts.pending_letters_of(payload.run_id)
+    while pending and time.monotonic() + wait_seconds < deadline:
+        sleep(wait_seconds)
+        pending = deps.contacts.pending_letters_of(payload.run_id)
     attempt = payload.attempt + 1
     base = {"attempt": attempt, "pending_letters": pending, "wait_seconds": wait_seconds}
     if pending and attempt < max_attempts:

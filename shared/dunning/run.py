@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dunning.collections.assignment import assign
 from dunning.collections.evaluation import evaluate_account, next_state
 from dunning.models.config import Config
-from dunning.models.contacts import Contact
+from dunning.models.contacts import Contact, pack_snapshot
 from dunning.models.decisions import AccountDecision, Assignment
 from dunning.models.ledger import AccountView
 from dunning.store.blobs import Blobs
@@ -173,7 +173,7 @@ def build_run_contacts(acting: list[tuple[AccountView, AccountDecision]], config
             contact = prepare_contact(draft, config, person=person, now=now)
             if contact.action in ("letter", "email"):
                 open_view = open_view or _open_view_json(view)
-                contact = contact.model_copy(update={"snapshot": snapshot_json(person, None, open_view)})
+                contact = contact.model_copy(update={"snapshot": pack_snapshot(snapshot_json(person, None, open_view))})
             out.append(contact)
     return out
 
@@ -226,7 +226,8 @@ def summarize_run(payload: SummarizeInput, deps: Deps, now: datetime | None = No
     now = now or datetime.now(UTC)
     results = deps.runs.batch_results(payload.run_id)
     run = deps.runs.get_run(payload.run_id) or {}
-    totals: Counter[str] = Counter()
+    totals: Counter[str] = Counter(dict.fromkeys(("acting_accounts", "contacts_planned", "contacts_created",
+                                                  "fallbacks"), 0))
     by_action: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     for r in results:

@@ -22,6 +22,7 @@ class Settings(BaseModel):
     batch_size: int = Field(default=1000, alias="BATCH_SIZE", ge=1, le=5000)
     print_extract_max_attempts: int = Field(default=30, alias="PRINT_EXTRACT_MAX_ATTEMPTS", ge=1)
     print_extract_wait_seconds: int = Field(default=60, alias="PRINT_EXTRACT_WAIT_SECONDS", ge=1)
+    print_extract_poll_seconds: int = Field(default=600, alias="PRINT_EXTRACT_POLL_SECONDS", ge=0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -39,7 +39,7 @@ def test_events_from_the_queue_land_in_the_ledger(stack):
 
 
 def test_the_run_succeeds_and_writes_a_summary(stack, first_run):
-    assert first_run["status"] == "SUCCEEDED", first_run
+    assert first_run["status"] == "SUCCEEDED", (first_run.get("error"), first_run.get("cause"))
     summary = json.loads(first_run["output"])
     assert summary["status"] == "SUCCEEDED"
     assert summary["with_open_balance"] > 0
@@ -78,7 +78,7 @@ def test_email_contacts_are_sent_through_ses_with_html_and_text(stack, first_run
 def test_a_second_run_for_the_same_date_creates_nothing_new(stack, first_run):
     before = {c["contact_id"] for c in contacts(stack)}
     second = run(stack, DEMO_AS_OF)
-    assert second["status"] == "SUCCEEDED"
+    assert second["status"] == "SUCCEEDED", (second.get("error"), second.get("cause"))
     assert json.loads(second["output"])["contacts_created"] == 0
     assert {c["contact_id"] for c in contacts(stack)} == before
 

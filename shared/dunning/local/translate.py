@@ -26,6 +26,7 @@ LOCAL_PARAMETERS = {
     "CreateSenderIdentity": "false",  # moto's CloudFormation has no AWS::SES::EmailIdentity; verified via API
     "SenderIdentity": "collections@dunning.example",
     "PrintExtractWaitSeconds": "1",  # poll for rendered letters quickly on the local stack
+    "PrintExtractPollSeconds": "20",
 }
 
 

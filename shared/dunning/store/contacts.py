@@ -48,9 +48,13 @@ class ContactsRepository:
         return item_contact(items[0]) if items else None
 
     def by_account(self, account_id: str) -> list[Contact]:
-        return [item_contact(i) for i in dynamo.query(
-            self.table, IndexName="by_account", KeyConditionExpression="account_id = :a",
-            ExpressionAttributeValues={":a": {"S": account_id}})]
+        """The index holds keys only (it is copied on every write); full items come in batches of 100."""
+        keys = dynamo.query(self.table, IndexName="by_account", KeyConditionExpression="account_id = :a",
+                            ExpressionAttributeValues={":a": {"S": account_id}})
+        return self._full([k["contact_id"] for k in keys])
+
+    def _full(self, ids: list[str]) -> list[Contact]:
+        return [item_contact(i) for i in dynamo.batch_get(self.table, [{"contact_id": i} for i in ids])]
 
     def all(self) -> Iterator[Contact]:
         return (item_contact(i) for i in dynamo.scan(self.table))
@@ -62,9 +66,9 @@ class ContactsRepository:
         return sum(1 for i in items if i.get("action") == "letter" and i.get("status") == "pending")
 
     def print_queue(self) -> list[Contact]:
-        return [item_contact(i) for i in dynamo.query(
-            self.table, IndexName="print_queue", KeyConditionExpression="print_queue = :p",
-            ExpressionAttributeValues={":p": {"S": PRINT_PENDING}})]
+        keys = dynamo.query(self.table, IndexName="print_queue", KeyConditionExpression="print_queue = :p",
+                            ExpressionAttributeValues={":p": {"S": PRINT_PENDING}})
+        return self._full([k["contact_id"] for k in keys])
 
     def set_status(
         self,

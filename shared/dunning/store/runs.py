@@ -12,6 +12,8 @@ from dunning.aws import StoreError, client
 from dunning.store import dynamo
 
 LOCK_TTL = timedelta(hours=6)
+HISTORY_CHUNK = 250  # decisions per history item (~70 KB)
+HISTORY_SHARDS = 16  # partition keys per hierarchy
 
 
 class RunAlreadyActive(Exception):
@@ -83,26 +85,32 @@ class RunsRepository:
     # ------------------------------------------------------------------ process history
     def put_history(self, run_id: str, as_of: date, batch: int, by_hierarchy: dict[str, list[dict[str, Any]]],
                     retention_days: dict[str, int], now: datetime | None = None) -> int:
-        """One item per (hierarchy, run, batch) holding that batch's decisions; expires through TTL."""
+        """The batch's decisions, at most HISTORY_CHUNK per item (well under DynamoDB's 400 KB), spread over
+        HISTORY_SHARDS partition keys per hierarchy so a big run does not hammer one key. Expires via TTL."""
         now = now or datetime.now(UTC)
         items = []
         for hierarchy, decisions in by_hierarchy.items():
             ttl = int((now + timedelta(days=retention_days.get(hierarchy, 90))).timestamp())
-            items.append({"pk": f"HIST#{hierarchy}", "sk": f"{as_of.isoformat()}#{run_id}#{batch:06d}",
-                          "as_of": as_of.isoformat(), "run_id": run_id, "ttl": ttl,
-                          "decisions": json.dumps(decisions, default=str)})
+            for chunk_no, start in enumerate(range(0, len(decisions), HISTORY_CHUNK)):
+                shard = (batch * 7 + chunk_no) % HISTORY_SHARDS
+                items.append({"pk": f"HIST#{hierarchy}#{shard:02d}",
+                              "sk": f"{as_of.isoformat()}#{run_id}#{batch:06d}#{chunk_no:03d}",
+                              "as_of": as_of.isoformat(), "run_id": run_id, "ttl": ttl,
+                              "decisions": json.dumps(decisions[start : start + HISTORY_CHUNK], default=str)})
         return dynamo.batch_write(self.table, items)
 
     def history(self, hierarchy: str, since: date | None = None) -> list[dict[str, Any]]:
         cond = "pk = :p" + (" AND sk >= :s" if since else "")
-        values = {":p": {"S": f"HIST#{hierarchy}"}}
-        if since:
-            values[":s"] = {"S": since.isoformat()}
         out = []
         now = int(datetime.now(UTC).timestamp())
-        for item in dynamo.query(self.table, KeyConditionExpression=cond, ExpressionAttributeValues=values):
-            if int(item.get("ttl", now + 1)) < now:
-                continue  # expired but not yet removed by TTL
-            for d in json.loads(item["decisions"]):
-                out.append({"as_of": item["as_of"], "run_id": item["run_id"], **d})
+        for shard in range(HISTORY_SHARDS):
+            values = {":p": {"S": f"HIST#{hierarchy}#{shard:02d}"}}
+            if since:
+                values[":s"] = {"S": since.isoformat()}
+            for item in dynamo.query(self.table, KeyConditionExpression=cond, ExpressionAttributeValues=values):
+                if int(item.get("ttl", now + 1)) < now:
+                    continue  # expired but not yet removed by TTL
+                for d in json.loads(item["decisions"]):
+                    out.append({"as_of": item["as_of"], "run_id": item["run_id"], "_sk": item["sk"], **d})
+        out.sort(key=lambda d: d.pop("_sk"))
         return out
