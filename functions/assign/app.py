@@ -21,6 +21,6 @@ def handler(event: StartRunInput, context: LambdaContext) -> dict[str, Any]:
     settings = Settings.from_env()
     result = start_run(event, run_deps(settings), settings.batch_size)
     logger.append_keys(run_id=result["run_id"], as_of=result["as_of"])
-    logger.info("run started", extra={"batches": result["batch_count"], "accounts": result["with_open_balance"]})
-    metrics.add_metric(name="AccountsAssigned", unit=MetricUnit.Count, value=result["with_open_balance"])
+    logger.info("run started", extra={"batches": result["batch_count"], "accounts": result["accounts"]})
+    metrics.add_metric(name="AccountsAssigned", unit=MetricUnit.Count, value=result["accounts"])
     return result

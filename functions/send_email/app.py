@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dunning.delivery import DeliveryDeps, contacts_from_stream, send_contact_email
+from dunning.delivery import DeliveryDeps, contacts_from_stream, record_sent, send_contact_email
 from dunning.models.contacts import Contact
 from dunning.observability import MetricUnit, logger, metrics, tracer
 from dunning.settings import Settings
@@ -38,6 +38,7 @@ def send_once(*, contact: dict[str, Any]) -> dict[str, Any]:
 def record_handler(record: DynamoDBRecord) -> None:
     for contact in contacts_from_stream([record.raw_event], "email"):
         result = send_once(contact=contact.model_dump(mode="json"))
+        record_sent(result, deps)
         metrics.add_metric(name=f"Emails_{result['status']}", unit=MetricUnit.Count, value=1)
 
 

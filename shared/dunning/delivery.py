@@ -166,10 +166,17 @@ def send_contact_email(contact: Contact, deps: DeliveryDeps, now: datetime | Non
         if code in PERMANENT_SES_ERRORS:
             return _fail_email(deps, contact, f"SES rejected the email: {code}", now)
         raise  # throttling / 5xx: the stream retries the record
-    deps.contacts.set_status(contact.contact_id, "sent", fields={"ses_message_id": resp["MessageId"]},
-                             only_from=["pending"], now=now)
     logger.info("email sent", extra={"contact_id": contact.contact_id, "ses_message_id": resp["MessageId"]})
+    # The status is recorded by record_sent, outside the idempotent send: if that write fails, the retry
+    # gets this result back from the idempotency record and only repeats the write, never the send.
     return {"contact_id": contact.contact_id, "status": "sent", "ses_message_id": resp["MessageId"]}
+
+
+def record_sent(result: dict[str, Any], deps: DeliveryDeps, now: datetime | None = None) -> None:
+    """Mark an email contact sent (a no-op when it already is)."""
+    if result.get("status") == "sent":
+        deps.contacts.set_status(result["contact_id"], "sent", fields={"ses_message_id": result["ses_message_id"]},
+                                 only_from=["pending"], now=now)
 
 
 def _fail(deps: DeliveryDeps, contact: Contact, reason: str) -> dict[str, Any]:

@@ -229,7 +229,7 @@ class Ingestor:
 
         The account's currency comes from the newest ``account.upserted`` in this batch, else from the ledger
         (one batched read of the account profiles for the whole batch)."""
-        money = [(m, b, e) for m, b, e in staged if isinstance(e.payload, InvoicePosted | PaymentReceived)]
+        money = [(m, b, e.payload) for m, b, e in staged if isinstance(e.payload, InvoicePosted | PaymentReceived)]
         if not money:
             return staged
         in_batch: dict[str, tuple[datetime, str]] = {}
@@ -238,16 +238,14 @@ class Ingestor:
                 seen = in_batch.get(e.payload.account_id)
                 if seen is None or e.envelope.occurred_at >= seen[0]:
                     in_batch[e.payload.account_id] = (e.envelope.occurred_at, e.payload.currency)
-        wanted = {getattr(e.payload, "account_id", "") for _, _, e in money} - set(in_batch)
+        wanted = {p.account_id for _, _, p in money} - set(in_batch)
         stored = self.ledger.profiles([("ACCT", a) for a in wanted]) if wanted else {}
         currencies = {a: c for a, (_, c) in in_batch.items()}
         for (_, account_id), data in stored.items():
             if (currency := _account_currency(data)) is not None:
                 currencies[account_id] = currency
         rejected: set[str] = set()
-        for message_id, body, event in money:
-            payload = event.payload
-            assert isinstance(payload, InvoicePosted | PaymentReceived)
+        for message_id, body, payload in money:
             expected = currencies.get(payload.account_id)
             if expected is not None and payload.currency != expected:
                 kind = "invoice" if isinstance(payload, InvoicePosted) else "payment"

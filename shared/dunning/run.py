@@ -7,15 +7,20 @@ pre-batched manifest files, read once by a Scan.
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
+import itertools
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dunning.collections.assignment import assign
 from dunning.collections.evaluation import evaluate_account, next_state
@@ -25,7 +30,7 @@ from dunning.models.decisions import AccountDecision, Assignment
 from dunning.models.ledger import AccountView
 from dunning.store.blobs import Blobs
 from dunning.store.contacts import ContactsRepository
-from dunning.store.ledger import LedgerRepository
+from dunning.store.ledger import LedgerRepository, items_to_view
 from dunning.store.runs import RunsRepository
 
 
@@ -38,6 +43,16 @@ class StartRunInput(BaseModel):
     as_of: date | None = None
     scheduled_time: datetime | None = None
     timezone: str = "UTC"
+    execution_id: str | None = None  # the state machine execution: a retried Assign resumes its own run
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unwrap(cls, data: Any) -> Any:
+        """The state machine passes ``{"input": <execution input>, "execution_id": ...}``; a direct invoke or
+        ``sam local invoke -e events/assign.json`` passes the input itself."""
+        if isinstance(data, dict) and isinstance(data.get("input"), dict):
+            return {**data["input"], "execution_id": data.get("execution_id")}
+        return data
 
     def resolve_as_of(self, now: datetime | None = None) -> date:
         if self.as_of:
@@ -55,6 +70,7 @@ class BatchInput(BaseModel):
     batch: int = Field(ge=0)
     decisions_key: str | None = None
     outcomes: dict[str, int] = Field(default_factory=dict)  # from evaluate, carried into the batch result
+    with_open_balance: int = 0
 
 
 class SummarizeInput(BaseModel):
@@ -85,41 +101,67 @@ def decisions_key(prefix: str, batch: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- assign
-def plan_accounts(
-    views: Iterable[AccountView], config: Config
-) -> tuple[list[tuple[AccountView, Assignment]], Counter[str]]:
-    """Accounts with an open balance and their strategy assignment (pure)."""
-    planned: list[tuple[AccountView, Assignment]] = []
-    counts: Counter[str] = Counter()
-    for view in views:
-        counts["accounts_scanned"] += 1
-        if view.open_balance <= 0:
-            counts["no_open_balance"] += 1
-            continue
-        planned.append((view, assign(view, config)))
-    counts["with_open_balance"] = len(planned)
-    return planned, counts
+SCAN_SEGMENTS = 8  # parallel Scan segments in assign (I/O bound: threads overlap the round trips)
 
 
-def start_run(payload: StartRunInput, deps: Deps, batch_size: int, now: datetime | None = None) -> dict[str, Any]:
+def start_run(payload: StartRunInput, deps: Deps, batch_size: int, now: datetime | None = None,
+              segments: int = SCAN_SEGMENTS) -> dict[str, Any]:
+    """Take the run lock and write the pre-batched manifest: each account's raw ledger items, read by a
+    parallel Scan. Parsing, assignment and evaluation happen per batch in ``evaluate_batch`` (40 at once),
+    so this step stays I/O-bound: no per-account models here."""
     now = now or datetime.now(UTC)
     as_of = payload.resolve_as_of(now)
-    run_id = f"run-{as_of.isoformat()}-{uuid.uuid4().hex[:8]}"
+    # one execution is one run: a retry of this step (after a timeout, say) finds its own lock and redoes
+    # the manifest, which overwrites the same keys
+    suffix = (hashlib.sha256(payload.execution_id.encode()).hexdigest()[:8] if payload.execution_id
+              else uuid.uuid4().hex[:8])
+    run_id = f"run-{as_of.isoformat()}-{suffix}"
     deps.runs.acquire(as_of, run_id, now)
     prefix = f"runs/{as_of.isoformat()}/{run_id}"
-    planned, counts = plan_accounts(deps.ledger.scan_accounts(), deps.config)
-    batches = 0
-    for start in range(0, len(planned), batch_size):
-        chunk = planned[start : start + batch_size]
-        deps.blobs.put_json(batch_key(prefix, batches), [
-            {"view": v.model_dump(mode="json"), "assignment": a.model_dump(mode="json")} for v, a in chunk
-        ])
-        batches += 1
+    numbers = itertools.count()
+    lock = threading.Lock()
+
+    def next_batch() -> int:
+        with lock:
+            return next(numbers)
+
+    def write_segment(segment: int) -> tuple[list[int], Counter[str]]:
+        written: list[int] = []
+        counts: Counter[str] = Counter()
+        rows: list[dict[str, Any]] = []
+        for account_id, items in deps.ledger.scan_account_items(segment, segments):
+            counts["accounts_scanned"] += 1
+            if not any(i["sk"].startswith("INV#") for i in items):
+                counts["no_invoices"] += 1
+                continue
+            rows.append({"account_id": account_id, "items": items})
+            if len(rows) == batch_size:
+                n = next_batch()
+                deps.blobs.put_json(batch_key(prefix, n), rows)
+                written.append(n)
+                rows = []
+        if rows:
+            n = next_batch()
+            deps.blobs.put_json(batch_key(prefix, n), rows)
+            written.append(n)
+        counts["accounts"] += counts["accounts_scanned"] - counts["no_invoices"]
+        return written, counts
+
+    batches: list[int] = []
+    counts: Counter[str] = Counter()
+    with ThreadPoolExecutor(max_workers=segments) as pool:
+        # each segment runs in the caller's context (tracing and call attribution follow the handler)
+        futures = [pool.submit(contextvars.copy_context().run, write_segment, s) for s in range(segments)]
+        for written, c in (f.result() for f in futures):
+            batches.extend(written)
+            counts.update(c)
+    batches.sort()
+    summary_counts = {k: counts.get(k, 0) for k in ("accounts_scanned", "no_invoices", "accounts")}
     deps.runs.put_run(run_id, {"run_id": run_id, "as_of": as_of.isoformat(), "status": "RUNNING",
-                               "started_at": now.isoformat(), "batch_count": batches,
-                               "config_version": deps.config.version, **counts})
+                               "started_at": now.isoformat(), "batch_count": len(batches),
+                               "config_version": deps.config.version, **summary_counts})
     return {"run_id": run_id, "as_of": as_of.isoformat(), "manifest_prefix": prefix,
-            "batches": list(range(batches)), "batch_count": batches, **counts}
+            "batches": batches, "batch_count": len(batches), **summary_counts}
 
 
 # ---------------------------------------------------------------------------------------------- evaluate
@@ -142,7 +184,9 @@ def history_entry(decision: AccountDecision) -> dict[str, Any]:
 
 def evaluate_batch(payload: BatchInput, deps: Deps, retention_default: int) -> dict[str, Any]:
     rows = deps.blobs.get_json(batch_key(payload.manifest_prefix, payload.batch))
-    pairs = [(AccountView.model_validate(r["view"]), Assignment.model_validate(r["assignment"])) for r in rows]
+    views = [items_to_view(r["account_id"], r["items"]) for r in rows]
+    with_balance = [v for v in views if v.open_balance > 0]  # the run works accounts with an open balance
+    pairs = [(v, assign(v, deps.config)) for v in with_balance]
     decided = decide(pairs, deps.config, payload.as_of)
     by_hierarchy: dict[str, list[dict[str, Any]]] = {}
     for _, d in decided:
@@ -156,7 +200,7 @@ def evaluate_batch(payload: BatchInput, deps: Deps, retention_default: int) -> d
                               for v, d in acting])
     outcomes = Counter(d.outcome for _, d in decided)
     return {**payload.model_dump(mode="json"), "decisions_key": key, "evaluated": len(decided),
-            "outcomes": dict(outcomes)}
+            "with_open_balance": len(with_balance), "outcomes": dict(outcomes)}
 
 
 # ---------------------------------------------------------------------------------------------- contacts
@@ -216,6 +260,7 @@ def create_contacts_batch(payload: BatchInput, deps: Deps, now: datetime | None 
         "by_action": dict(Counter(c.action for c in created)),
         "fallbacks": sum(1 for c in created if c.action == "letter" and "sent as letter" in c.reason),
         "outcomes": payload.outcomes,
+        "with_open_balance": payload.with_open_balance,
     }
     deps.runs.put_batch_result(payload.run_id, payload.batch, result)
     return result
@@ -227,12 +272,12 @@ def summarize_run(payload: SummarizeInput, deps: Deps, now: datetime | None = No
     results = deps.runs.batch_results(payload.run_id)
     run = deps.runs.get_run(payload.run_id) or {}
     totals: Counter[str] = Counter(dict.fromkeys(("acting_accounts", "contacts_planned", "contacts_created",
-                                                  "fallbacks"), 0))
+                                                  "fallbacks", "with_open_balance"), 0))
     by_action: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     for r in results:
         outcomes.update(r.get("outcomes", {}))
-        for k in ("acting_accounts", "contacts_planned", "contacts_created", "fallbacks"):
+        for k in ("acting_accounts", "contacts_planned", "contacts_created", "fallbacks", "with_open_balance"):
             totals[k] += int(r.get(k, 0))
         by_action.update(r.get("by_action", {}))
     summary = {
@@ -242,7 +287,6 @@ def summarize_run(payload: SummarizeInput, deps: Deps, now: datetime | None = No
         "started_at": run.get("started_at"),
         "finished_at": now.isoformat(),
         "accounts_scanned": run.get("accounts_scanned", 0),
-        "with_open_balance": run.get("with_open_balance", 0),
         "batch_count": payload.batch_count,
         "batches_done": len(results),
         **totals,

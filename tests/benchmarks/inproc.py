@@ -98,7 +98,7 @@ def run_steps(data: Dataset, batch_size: int = 1000, items: list[dict[str, Any]]
         out.assign_cpu = time.process_time() - t
         out.run_output_bytes = len(json.dumps(run))
         out.calls["assign"] = Counter(fake.calls)
-        out.accounts = run["with_open_balance"]
+        out.accounts = run["accounts"]
         out.batches = run["batch_count"]
         out.calls["evaluate"], out.calls["create_contacts"] = Counter(), Counter()
         for b in run["batches"]:

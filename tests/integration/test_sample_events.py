@@ -49,7 +49,7 @@ def test_run_samples_chain_through_assign_evaluate_create_and_summarize(stack):
                   "source": "crm", "data": {"account_id": "A-S-1", "currency": "EUR", "main_person_id": "P-S-1",
                                             "attributes": {"segment": "residential"}}}])
     run = invoke(stack, "AssignFunction", sample("assign.json"))
-    assert run["batch_count"] == 1 and run["with_open_balance"] == 1
+    assert run["batch_count"] == 1 and run["accounts"] == 1
     batch = {**sample("evaluate.json"), "run_id": run["run_id"], "manifest_prefix": run["manifest_prefix"]}
     evaluated = invoke(stack, "EvaluateFunction", batch)
     assert evaluated["evaluated"] == 1

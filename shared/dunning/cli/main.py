@@ -228,7 +228,7 @@ def wait_for_run(t: Target, arn: str, quiet: bool = False, timeout: float = 3600
         run = _current_run(repos, json.loads(desc.get("input") or "{}").get("as_of"), desc["startDate"])
         if run:
             done = len(repos.runs.batch_results(run["run_id"]))
-            line += f": {done}/{run.get('batch_count', 0)} batches, {run.get('with_open_balance', 0)} accounts"
+            line += f": {done}/{run.get('batch_count', 0)} batches, {run.get('accounts', 0)} accounts"
         if line != last and not quiet:
             print(line, file=sys.stderr, flush=True)
             last = line

@@ -133,7 +133,13 @@ class LedgerRepository:
         return items_to_view(account_id, self.account_items(account_id))
 
     def scan_accounts(self, segment: int = 0, total_segments: int = 1) -> Iterator[AccountView]:
-        """Every account's view, from a (parallel-segment) Scan. Items of one pk arrive together."""
+        """Every account's view, from a (parallel-segment) Scan."""
+        for account_id, items in self.scan_account_items(segment, total_segments):
+            yield items_to_view(account_id, items)
+
+    def scan_account_items(self, segment: int = 0, total_segments: int = 1
+                           ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """Every account's raw items, from one segment of a parallel Scan. Items of one pk arrive together."""
         kwargs: dict[str, Any] = {"FilterExpression": "begins_with(pk, :a)",
                                   "ExpressionAttributeValues": {":a": {"S": "ACCT#"}}}
         if total_segments > 1:
@@ -142,12 +148,12 @@ class LedgerRepository:
         group: list[dict[str, Any]] = []
         for item in dynamo.scan(self.table, **kwargs):
             if item["pk"] != current and group:
-                yield items_to_view(group[0]["pk"][5:], group)
+                yield group[0]["pk"][5:], group
                 group = []
             current = item["pk"]
             group.append(item)
         if group:
-            yield items_to_view(group[0]["pk"][5:], group)
+            yield group[0]["pk"][5:], group
 
     def persons(self, person_ids: Iterable[str]) -> dict[str, PersonUpserted]:
         items = dynamo.batch_get(self.table, [{"pk": f"PERSON#{p}", "sk": "PROFILE"} for p in set(person_ids)])

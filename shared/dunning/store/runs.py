@@ -33,9 +33,11 @@ class RunsRepository:
                 TableName=self.table,
                 Item=dynamo.to_av({"pk": f"LOCK#{as_of.isoformat()}", "sk": "LOCK", "run_id": run_id,
                                    "status": "RUNNING", "expires_at": (now + LOCK_TTL).isoformat()}),
-                ConditionExpression="attribute_not_exists(pk) OR #s <> :running OR expires_at < :now",
+                ConditionExpression=("attribute_not_exists(pk) OR #s <> :running OR expires_at < :now "
+                                     "OR run_id = :me"),
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=dynamo.to_av({":running": "RUNNING", ":now": now.isoformat()}),
+                ExpressionAttributeValues=dynamo.to_av({":running": "RUNNING", ":now": now.isoformat(),
+                                                        ":me": run_id}),
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":

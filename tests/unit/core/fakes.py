@@ -10,23 +10,35 @@ from typing import Any
 from dunning.models.contacts import Contact
 from dunning.models.events import PersonUpserted
 from dunning.models.ledger import AccountView, CollectionState
+from dunning.store.ledger import items_to_view
 from dunning.store.runs import RunAlreadyActive
 
 
 class FakeLedger:
-    def __init__(self, views: Iterable[AccountView], persons: dict[str, PersonUpserted]) -> None:
-        self.views = {v.account_id: v for v in views}
+    """Raw ledger items per account, as the table holds them."""
+
+    def __init__(self, items: dict[str, list[dict[str, Any]]], persons: dict[str, PersonUpserted]) -> None:
+        self.items = {a: [dict(i) for i in its] for a, its in items.items()}
         self._persons = persons
 
+    def scan_account_items(self, segment: int = 0, total_segments: int = 1
+                           ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        for n, (account_id, items) in enumerate(sorted(self.items.items())):
+            if n % total_segments == segment:
+                yield account_id, list(items)
+
     def scan_accounts(self, segment: int = 0, total_segments: int = 1) -> Iterator[AccountView]:
-        return iter(list(self.views.values()))
+        for account_id, items in self.scan_account_items(segment, total_segments):
+            yield items_to_view(account_id, items)
 
     def persons(self, ids: Iterable[str]) -> dict[str, PersonUpserted]:
         return {i: self._persons[i] for i in set(ids) if i in self._persons}
 
     def put_states(self, states: dict[str, CollectionState]) -> int:
         for account_id, state in states.items():
-            self.views[account_id] = self.views[account_id].model_copy(update={"state": state})
+            items = [i for i in self.items[account_id] if i["sk"] != "STATE"]
+            self.items[account_id] = [*items, {"pk": f"ACCT#{account_id}", "sk": "STATE", "v": "x",
+                                               "data": state.model_dump_json()}]
         return 1
 
 
@@ -48,7 +60,7 @@ class FakeRuns:
         self.history: list[dict[str, Any]] = []
 
     def acquire(self, as_of: date, run_id: str, now: datetime | None = None) -> None:
-        if as_of in self.locks:
+        if self.locks.get(as_of, run_id) != run_id:
             raise RunAlreadyActive(as_of.isoformat())
         self.locks[as_of] = run_id
 

@@ -25,7 +25,6 @@ from dunning.run import (
     summarize_run,
 )
 from dunning.simulation import simulated_contacts
-from dunning.store.ledger import items_to_view
 from dunning.store.runs import RunAlreadyActive
 from tests.unit.core.fakes import FakeBlobs, FakeContacts, FakeLedger, FakeRuns
 
@@ -47,19 +46,20 @@ def demo_ledger():
     for (pk, _), item in sorted(items.items()):
         if pk.startswith("ACCT#"):
             by_account.setdefault(pk[5:], []).append(item)
-    return [items_to_view(a, its) for a, its in by_account.items()], persons
+    return by_account, persons
 
 
-VIEWS, PERSONS = demo_ledger()
+ITEMS, PERSONS = demo_ledger()
+ACCOUNTS = sorted(ITEMS)
 
 
-def deps_for(views) -> Deps:
-    return Deps(config=CONFIG, ledger=FakeLedger(views, PERSONS), contacts=FakeContacts(), runs=FakeRuns(),
-                blobs=FakeBlobs())  # type: ignore[arg-type]
+def deps_for(accounts) -> Deps:
+    return Deps(config=CONFIG, ledger=FakeLedger({a: ITEMS[a] for a in accounts}, PERSONS), contacts=FakeContacts(),
+                runs=FakeRuns(), blobs=FakeBlobs())  # type: ignore[arg-type]
 
 
 def run_day(deps: Deps, as_of: date, batch_size: int = 7) -> dict:
-    manifest = start_run(StartRunInput(as_of=as_of), deps, batch_size)
+    manifest = start_run(StartRunInput(as_of=as_of), deps, batch_size, segments=3)
     for batch in manifest["batches"]:
         payload = BatchInput(run_id=manifest["run_id"], as_of=as_of, manifest_prefix=manifest["manifest_prefix"],
                              batch=batch)
@@ -70,10 +70,10 @@ def run_day(deps: Deps, as_of: date, batch_size: int = 7) -> dict:
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(accounts=st.sets(st.integers(0, len(VIEWS) - 1), min_size=1, max_size=20),
+@given(accounts=st.sets(st.integers(0, len(ACCOUNTS) - 1), min_size=1, max_size=20),
        gaps=st.lists(st.integers(0, 9), min_size=1, max_size=8))
 def test_the_simulation_predicts_exactly_the_contacts_the_run_creates(accounts, gaps):
-    deps = deps_for([VIEWS[i] for i in sorted(accounts)])
+    deps = deps_for([ACCOUNTS[i] for i in sorted(accounts)])
     as_of = DEMO_AS_OF - timedelta(days=15)
     for gap in gaps:
         as_of += timedelta(days=gap)
@@ -89,7 +89,7 @@ def test_the_simulation_predicts_exactly_the_contacts_the_run_creates(accounts, 
 
 
 def test_given_the_demo_ledger_when_a_day_is_run_twice_then_the_second_creates_nothing():
-    deps = deps_for(VIEWS)
+    deps = deps_for(ACCOUNTS)
     first = run_day(deps, DEMO_AS_OF)
     second = run_day(deps, DEMO_AS_OF)
     assert first["contacts_created"] > 0
@@ -98,14 +98,14 @@ def test_given_the_demo_ledger_when_a_day_is_run_twice_then_the_second_creates_n
 
 
 def test_batching_does_not_change_the_outcome():
-    small, large = deps_for(VIEWS), deps_for(VIEWS)
+    small, large = deps_for(ACCOUNTS), deps_for(ACCOUNTS)
     run_day(small, DEMO_AS_OF, batch_size=3)
     run_day(large, DEMO_AS_OF, batch_size=1000)
     assert set(small.contacts.items) == set(large.contacts.items)
 
 
 def test_a_second_run_while_the_first_holds_the_lock_is_refused():
-    deps = deps_for(VIEWS)
+    deps = deps_for(ACCOUNTS)
     start_run(StartRunInput(as_of=DEMO_AS_OF), deps, 10)
     with pytest.raises(RunAlreadyActive):
         start_run(StartRunInput(as_of=DEMO_AS_OF), deps, 10)

@@ -1,0 +1,44 @@
+"""Guarantee 4 - concurrency: two runs for the same as-of date started together make exactly one set of
+contacts, and a re-delivered contacts-stream record never renders or sends again (``idempotent_function``
+keyed on the contact id, and status moves only from ``pending``)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.reliability.harness import differences, record_figures
+
+
+def test_given_two_runs_for_one_date_started_together_then_exactly_one_does_the_work(redelivered_run):
+    runs = redelivered_run["runs"]
+    assert [r["status"] for r in runs] == ["SUCCEEDED", "SUCCEEDED"], runs
+    worked = [r for r in runs if "run_id" in r["output"] and r["output"].get("status") == "SUCCEEDED"]
+    assert len(worked) == 1, [json.dumps(r["output"])[:300] for r in runs]  # the other found the run lock
+
+
+def test_given_two_runs_for_one_date_started_together_then_there_is_one_set_of_contacts(clean_run, redelivered_run):
+    contacts = redelivered_run["snapshot"]["contacts"]
+    assert len({c["contact_id"] for c in contacts}) == len(contacts)
+    assert differences(clean_run["snapshot"], redelivered_run["snapshot"], ["contacts"]) == {}
+
+
+def test_given_every_stream_record_delivered_again_then_no_letter_or_email_is_produced_again(redelivered_run):
+    stream = redelivered_run["stream_redelivery"]
+    assert stream["letter_records"] > 0 and stream["email_records"] > 0
+    assert stream["emails_sent_by_redelivery"] == 0
+    before, after = redelivered_run["snapshot"], redelivered_run["snapshot_after_stream_redelivery"]
+    assert after["letter_object_versions"] == before["letter_object_versions"], "a letter was rendered again"
+    assert differences(before, after, ["contacts", "letters", "emails"]) == {}
+    assert redelivered_run["stream_failures"] == 0
+
+
+def test_report_the_concurrency_figures(redelivered_run):
+    stream = redelivered_run["stream_redelivery"]
+    record_figures("4. concurrency", {
+        "runs_started_together": len(redelivered_run["runs"]),
+        "runs_that_created_contacts": sum(1 for r in redelivered_run["runs"] if r["output"].get("contacts_created")),
+        "stream_records_redelivered": stream["letter_records"] + stream["email_records"],
+        "emails_sent_again": stream["emails_sent_by_redelivery"],
+        "letters_rendered_again": redelivered_run["snapshot_after_stream_redelivery"]["letter_object_versions"]
+        - redelivered_run["snapshot"]["letter_object_versions"],
+    })
