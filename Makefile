@@ -52,6 +52,7 @@ bench: $(STAMP) pdftools ## benchmarks (not part of make test); writes tests/ben
 	  (apt-get update -qq >/dev/null && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null) || \
 	  echo "WeasyPrint cannot load its system libraries (Pango): its comparison is reported as not measured"; }
 	$(PYTEST) -q -p no:xdist -p no:cacheprovider -m "slow or not slow" tests/benchmarks
+	$(PYTEST) -q -n $(WORKERS) -p no:cacheprovider -m slow tests/reliability
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache
