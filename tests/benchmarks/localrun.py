@@ -69,8 +69,14 @@ def _template_extra(stack: Any, out: LocalRound) -> None:
 def _template_facts(stack: Any) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, str]]]:
     """GSIs per table, MemorySize and environment per function, from the deployed (translated) template."""
     resources = stack.template.cloudformation["Resources"]
-    gsis = {k: len(v["Properties"].get("GlobalSecondaryIndexes", [])) for k, v in resources.items()
-            if v["Type"] == "AWS::DynamoDB::Table"}
+    # "T": indexes that copy whole items (projection ALL); "T:small": KEYS_ONLY / INCLUDE indexes
+    gsis: dict[str, int] = {}
+    for k, v in resources.items():
+        if v["Type"] != "AWS::DynamoDB::Table":
+            continue
+        indexes = v["Properties"].get("GlobalSecondaryIndexes", [])
+        full = sum(1 for i in indexes if i.get("Projection", {}).get("ProjectionType") == "ALL")
+        gsis[k], gsis[f"{k}:small"] = full, len(indexes) - full
     memory = {}
     env = {}
     for k, v in resources.items():

@@ -29,7 +29,8 @@ def test_cost_model(report, local_rounds, letters_bench, inproc_steps):
         "`python -m dunning.costmodel --measured tests/benchmarks/measured.json`. Each unit (per run, per "
         "1,000-account batch, per account, per acting account, per letter, per email) comes from the local run "
         "(item 2's attribution): AWS calls, DynamoDB request units from the items' sizes (contacts-table writes "
-        "× (1 + its GSIs), as every index projects ALL), bytes stored, handler CPU (median over the rounds), log "
+        "× (1 + the GSIs that copy whole items) + 1 WRU per keys-only/INCLUDE index), bytes stored, "
+        "handler CPU (median over the rounds), log "
         "bytes, and the parent execution's transitions with the print-extract polling at the projected AWS count "
         f"({min(30, attempts)} attempts at 60 s). Lambda duration = measured CPU × the vCPU share of the function's "
         "memory × the Graviton factor + a latency per AWS call; Map children are Express executions (DISTRIBUTED).",
