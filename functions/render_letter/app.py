@@ -13,20 +13,17 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dunning.delivery import DeliveryDeps, contacts_from_stream, render_contact_letter
+from dunning.delivery import contacts_from_stream, render_contact_letter
 from dunning.models.contacts import Contact
 from dunning.observability import MetricUnit, logger, metrics, tracer
 from dunning.settings import Settings
-from dunning.store.blobs import Blobs
-from dunning.store.contacts import ContactsRepository
-from dunning.store.ledger import LedgerRepository
+from dunning.wiring import delivery_deps
 
 settings = Settings.from_env()
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 idempotency = IdempotencyConfig(event_key_jmespath="contact_id", expires_after_seconds=7 * 24 * 3600)
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-deps = DeliveryDeps(config=Blobs(settings.runs_bucket).config, ledger=LedgerRepository(settings.ledger_table),
-                    contacts=ContactsRepository(settings.contacts_table), letters=Blobs(settings.letters_bucket))
+deps = delivery_deps(settings)
 
 
 @idempotent_function(data_keyword_argument="contact", config=idempotency, persistence_store=persistence)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from dunning.delivery import DeliveryDeps
 from dunning.run import Deps
 from dunning.settings import Settings
 from dunning.store.blobs import Blobs
 from dunning.store.contacts import ContactsRepository
 from dunning.store.ledger import LedgerRepository
 from dunning.store.runs import RunsRepository
+
+
+def delivery_deps(settings: Settings) -> DeliveryDeps:
+    """What render_letter and send_email need: configuration, ledger, contacts and the letters bucket."""
+    return DeliveryDeps(config=Blobs(settings.runs_bucket).config, ledger=LedgerRepository(settings.ledger_table),
+                        contacts=ContactsRepository(settings.contacts_table), letters=Blobs(settings.letters_bucket),
+                        sender_identity=settings.sender_identity)
 
 
 def run_deps(settings: Settings) -> Deps:

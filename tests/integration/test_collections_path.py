@@ -10,15 +10,12 @@ import pytest
 
 from dunning.local.demo import sent_emails
 from dunning.local.demo_data import DEMO_AS_OF
-from tests.support.local import bucket_keys, contacts, demo_events, run, send, start_stack, table_items
+from tests.support.local import bucket_keys, contacts, demo_events, run, send, table_items
 
 
 @pytest.fixture(scope="module")
-def stack():
-    s = start_stack()
-    send(s, demo_events())
-    yield s
-    s.stop()
+def stack(demo_stack):
+    return demo_stack
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,12 @@ import json
 import pytest
 
 from dunning.cli.main import main as cli
-from tests.support.local import contacts, demo_events, send, start_stack
+from tests.support.local import contacts, send
 
 
 @pytest.fixture(scope="module")
-def stack():
-    s = start_stack()
-    send(s, demo_events())
-    yield s
-    s.stop()
+def stack(demo_stack):
+    return demo_stack
 
 
 def by(stack, **match):

@@ -14,18 +14,15 @@ from dunning.local.demo_data import DEMO_AS_OF
 from dunning.simulation import simulated_contacts
 from dunning.store.blobs import Blobs
 from dunning.store.ledger import LedgerRepository
-from tests.support.local import bucket_keys, contacts, demo_events, run, send, start_stack, table_items
+from tests.support.local import bucket_keys, contacts, run, table_items
 
 TABLES = ("LedgerTable", "ContactsTable", "RunsTable", "IdempotencyTable")
 BUCKETS = ("LettersBucketName", "RunsBucketName")
 
 
 @pytest.fixture(scope="module")
-def stack():
-    s = start_stack()
-    send(s, demo_events())
-    yield s
-    s.stop()
+def stack(demo_stack):
+    return demo_stack
 
 
 def snapshot(stack):
