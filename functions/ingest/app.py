@@ -24,8 +24,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = Settings.from_env()
     blobs = Blobs(settings.runs_bucket)
-    ingestor = Ingestor(LedgerRepository(settings.ledger_table), ContactsRepository(settings.contacts_table),
-                        blobs, blobs.config)
+    contacts = ContactsRepository(settings.contacts_table, retention_days=settings.contact_retention_days)
+    ingestor = Ingestor(LedgerRepository(settings.ledger_table), contacts, blobs, blobs.config)
 
     def record_handler(record: SQSRecord) -> None:
         ingestor.stage(record.message_id, record.body)

@@ -53,6 +53,9 @@ class Prices:
     s3_put_request: float = 0.005 / 1000  # PUT, COPY, POST, LIST
     s3_get_request: float = 0.0004 / 1000  # GET, HEAD and other reads
     s3_storage_gb_month: float = 0.023  # S3 Standard, first 50 TB
+    s3_glacier_ir_gb_month: float = 0.004  # S3 Glacier Instant Retrieval (print extracts after 30 days)
+    s3_deep_archive_gb_month: float = 0.00099  # S3 Glacier Deep Archive (print extracts after a year)
+    s3_transition_request: float = 0.02 / 1000  # lifecycle transition into Glacier IR (Deep Archive: $0.05/1000)
     logs_ingest_gb: float = 0.50  # CloudWatch Logs, standard ingestion
     logs_storage_gb_month: float = 0.03
     xray_trace: float = 5.00 / 1e6  # traces recorded (Tracing: Active)
@@ -76,10 +79,14 @@ class Assumptions:
     lambda_overhead_ms: float = 2.0  # runtime + Powertools per invocation (billed, outside the handler CPU)
     express_child_memory_gb: float = 0.064  # Express executions are billed in 64 MB steps; a child holds one batch
     xray_sampling_share: float = 0.05  # default rule: 1 request/s reservoir + 5% of the rest
-    letters_retention_months: float = 12.0  # a letter PDF is kept a year (versioned bucket, no lifecycle today)
+    letters_retention_months: float = 12.0  # LetterRetentionDays default 365 (lifecycle on letters/)
+    print_standard_months: float = 1.0  # print/ objects move to Glacier Instant Retrieval after 30 days,
+    print_glacier_ir_months: float = 11.0  # then to Glacier Deep Archive after a year
+    print_retention_months: float = 84.0  # PrintRetentionDays default 2557: the printed letters, seven years
     runs_retention_months: float = 35 / 30  # runs/ prefix expires after 35 days (lifecycle rule)
     history_retention_months: float = 3.0  # HistoryRetentionDays default 90 (TTL)
-    contacts_retention_months: float = 12.0
+    contacts_retention_months: float = 3.0  # ContactRetentionDays default 90 (TTL), then the S3 archive
+    archive_retention_months: float = 120.0  # archived contacts (gzip JSON lines in S3): ArchiveRetentionDays 3650
     logs_retention_months: float = 1.0  # LogRetentionDays default 30
     naive_transitions_per_account: float = 3.0  # Evaluate + CreateContacts task states + the terminal state
     naive_invocations_per_account: float = 2.0  # evaluate and create_contacts, one account each
@@ -101,7 +108,10 @@ class Unit:
     s3_put: float = 0.0
     s3_get: float = 0.0
     s3_bytes_letters: float = 0.0  # stored for letters_retention_months
+    s3_bytes_print: float = 0.0  # merged print files: print_standard_months in Standard, then Glacier IR
+    s3_put_print: float = 0.0  # print files written (each transitions twice)
     s3_bytes_runs: float = 0.0  # stored for runs_retention_months
+    s3_bytes_archive: float = 0.0  # stored for archive_retention_months (contacts archived on expiry)
     ddb_bytes_history: float = 0.0
     ddb_bytes_contacts: float = 0.0
     log_bytes: float = 0.0
@@ -206,9 +216,16 @@ def estimate(profile: Profile, accounts: int = 1_000_000, acting_share: float = 
             gb_s += n * ms / 1000 * mem / 1024
     express_gb_s = _sum(profile, counts, "express_seconds") * a.express_child_memory_gb
     gb_month_s3 = (_sum(profile, counts, "s3_bytes_letters") * a.letters_retention_months
-                   + _sum(profile, counts, "s3_bytes_runs") * a.runs_retention_months) / 1e9
+                   + _sum(profile, counts, "s3_bytes_runs") * a.runs_retention_months
+                   + _sum(profile, counts, "s3_bytes_archive") * a.archive_retention_months) / 1e9
     gb_month_ddb = (_sum(profile, counts, "ddb_bytes_history") * a.history_retention_months
                     + _sum(profile, counts, "ddb_bytes_contacts") * a.contacts_retention_months) / 1e9
+    print_bytes = _sum(profile, counts, "s3_bytes_print")
+    gb_month_s3 += print_bytes * a.print_standard_months / 1e9
+    gb_month_glacier = print_bytes * a.print_glacier_ir_months / 1e9
+    gb_month_deep = print_bytes * max(0.0, a.print_retention_months - a.print_standard_months
+                                      - a.print_glacier_ir_months) / 1e9
+    print_files = _sum(profile, counts, "s3_put_print")
     log_gb = _sum(profile, counts, "log_bytes") / 1e9
     lines = [
         Line("Lambda requests", invocations, "invocations", p.lambda_request, invocations * p.lambda_request),
@@ -225,6 +242,12 @@ def estimate(profile: Profile, accounts: int = 1_000_000, acting_share: float = 
         _line("S3 PUT requests", _sum(profile, counts, "s3_put"), "requests", p.s3_put_request),
         _line("S3 GET/HEAD requests", _sum(profile, counts, "s3_get"), "requests", p.s3_get_request),
         _line("S3 storage of what the run adds, for its retention", gb_month_s3, "GB-month", p.s3_storage_gb_month),
+        _line("S3 Glacier Instant Retrieval: print files, months 2-12", gb_month_glacier, "GB-month",
+              p.s3_glacier_ir_gb_month),
+        _line("S3 Glacier Deep Archive: print files, after a year", gb_month_deep, "GB-month",
+              p.s3_deep_archive_gb_month),
+        _line("S3 lifecycle transitions (print files: two each)", 2 * print_files, "requests",
+              p.s3_transition_request * 1.75),
         _line("CloudWatch Logs ingestion + 1 month storage", log_gb, "GB",
               p.logs_ingest_gb + p.logs_storage_gb_month * a.logs_retention_months),
         _line("X-Ray traces (sampled)", invocations * a.xray_sampling_share, "traces", p.xray_trace),

@@ -21,7 +21,7 @@ from dunning.models.events import PersonUpserted, PremiseUpserted
 from dunning.models.ledger import AccountView
 from dunning.observability import logger
 from dunning.store.blobs import Blobs
-from dunning.store.contacts import PRINT_PENDING, ContactsRepository
+from dunning.store.contacts import PRINT_PENDING, ContactsRepository, item_contact
 from dunning.store.dynamo import from_av
 from dunning.store.ledger import LedgerRepository
 from dunning.templating import TemplateError
@@ -45,7 +45,7 @@ def contacts_from_stream(records: list[dict[str, Any]], action: str) -> list[Con
         image = rec.get("dynamodb", {}).get("NewImage")
         if rec.get("eventName") != "INSERT" or not image:
             continue
-        contact = Contact.model_validate(from_av(image))
+        contact = item_contact(from_av(image))
         if contact.action == action:
             out.append(contact)
     return out
@@ -125,10 +125,13 @@ def _render(contact: Contact, deps: DeliveryDeps, now: datetime, only_from: list
     deps.letters.put_bytes(key, rendered.pdf, "application/pdf",
                            metadata={"contact-id": contact.contact_id, "language": rendered.language})
     fields: dict[str, Any] = {"s3_key": key, "pages": rendered.pages, "language": rendered.language}
-    if template.production in ("print", "print_and_online"):
+    # a run's own letters are found by that run's print extract (through its batch results); every other printed
+    # letter - and any reprint (only_from None), which the run's extract has already taken - waits in the queue
+    if template.production in ("print", "print_and_online") and (contact.print_run is None or only_from is None):
         fields["print_queue"] = PRINT_PENDING
+    # the creation snapshot has done its job (the PDF shows it); dropping it keeps the stored contact small
     deps.contacts.set_status(contact.contact_id, "rendered", fields=fields, only_from=only_from, now=now,
-                             reason=reason)
+                             reason=reason, remove=["snapshot"])
     logger.info("letter rendered", extra={"contact_id": contact.contact_id, "pages": rendered.pages,
                                           "bytes": len(rendered.pdf)})
     return {"contact_id": contact.contact_id, "status": "rendered", "s3_key": key, "pages": rendered.pages}
@@ -176,7 +179,7 @@ def record_sent(result: dict[str, Any], deps: DeliveryDeps, now: datetime | None
     """Mark an email contact sent (a no-op when it already is)."""
     if result.get("status") == "sent":
         deps.contacts.set_status(result["contact_id"], "sent", fields={"ses_message_id": result["ses_message_id"]},
-                                 only_from=["pending"], now=now)
+                                 only_from=["pending"], now=now, remove=["snapshot"])
 
 
 def _fail(deps: DeliveryDeps, contact: Contact, reason: str) -> dict[str, Any]:

@@ -1,23 +1,48 @@
-"""The print extract: letters waiting to be printed, merged per language with a CSV manifest for the
-print vendor, stored under ``print/{as_of}/{run}/`` in the letters bucket; the letters are marked printed.
+"""The print extract: rendered letters waiting to be printed, in shards of at most ``shard_size`` letters of one
+language, each merged into one PDF with its CSV manifest for the print vendor under ``print/{as_of}/{run}/`` in
+the letters bucket (``{language}-{shard:03d}.pdf`` / ``.csv``); the letters are then marked printed.
+
+Which letters: a collections run's own printed letters (``Contact.print_run``), found through the run's batch
+results (``letter_ids``) - no index - plus every letter in the sparse ``print_queue`` index (letters from users,
+events, rules and plug-ins, email fallbacks, reprints, and run letters an extract could not take).
+
+A run's extract has two steps (``infra/statemachines/collections_run.asl.json``):
+
+* :func:`extract_when_ready` (PrintExtractFunction) waits until none of the run's letters is still pending
+  (BatchGetItem with a projection, 100 ids a call) and plans the shards; each shard's contact ids are written
+  to the runs bucket, and the state machine carries only their keys.
+* :func:`build_planned_shard` (PrintExtractShardFunction), one per shard in a Map: reads the shard's contacts,
+  fetches their PDFs concurrently, merges them, writes the files and marks the letters printed (whole-item
+  puts, 25 a call).
+
+:func:`run_print_extract` plans and builds in one process (``dunning letters extract``).
 """
 
 from __future__ import annotations
 
+import contextvars
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from dunning.models.contacts import Contact, StatusChange
 from dunning.observability import logger
+from dunning.settings import Settings
 from dunning.store import dynamo
 from dunning.store.blobs import Blobs
 from dunning.store.contacts import ContactsRepository, contact_item
 from dunning.store.ledger import LedgerRepository
+from dunning.store.runs import RunsRepository
+
+SHARD_SIZE = 5000  # letters per shard (Settings.print_extract_shard_size; the template's PrintExtractShardSize)
+FETCH_WORKERS = 16  # concurrent S3 GETs of one shard: the GET latency, not the merge, dominates
+QUEUE_WORKERS = 16  # concurrent UpdateItems when a run's letters go to the print queue (failure paths only)
 
 
 @dataclass
@@ -25,53 +50,30 @@ class ExtractDeps:
     contacts: ContactsRepository
     letters: Blobs
     ledger: LedgerRepository
+    runs: RunsRepository | None = None  # the runs' batch results: which letters a run made
+    plans: Blobs | None = None  # the runs bucket: shard plans of a run's extract
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExtractDeps:
+        return cls(contacts=ContactsRepository(settings.contacts_table, retention_days=settings.contact_retention_days),
+                   letters=Blobs(settings.letters_bucket), ledger=LedgerRepository(settings.ledger_table),
+                   runs=RunsRepository(settings.runs_table), plans=Blobs(settings.runs_bucket))
 
 
-def recipient_of(contact: Contact, ledger: LedgerRepository, persons: dict[str, Any]) -> tuple[str, list[str]]:
-    snap = contact.snapshot_data()
-    person = snap.get("person") if snap else None
-    if person is None and contact.person_id in persons:
-        person = persons[contact.person_id].model_dump(mode="json")
-    if not person:
-        return "", []
-    from dunning.models.common import Address
-
-    return person.get("name", ""), Address.model_validate(person.get("address") or {}).as_lines()
+@dataclass(frozen=True)
+class Shard:
+    language: str
+    number: int
+    contact_ids: tuple[str, ...]
 
 
-def run_print_extract(deps: ExtractDeps, *, as_of: date, run_id: str | None = None,
-                      now: datetime | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Extract every rendered letter waiting for print. Safe to repeat: printed letters leave the queue."""
-    from dunning.letters.extract import PrintItem, build_print_extract
-
-    now = now or datetime.now(UTC)
-    queue = sorted(deps.contacts.print_queue(), key=lambda c: (c.language, c.created_at, c.contact_id))
-    if not queue:
-        return {"letters": 0, "files": [], "prefix": None}
-    missing = {c.person_id for c in queue if c.person_id and not c.snapshot}
-    persons = deps.ledger.persons(missing) if missing else {}
-    items = []
-    for i, c in enumerate(queue):
-        name, lines = recipient_of(c, deps.ledger, persons)
-        items.append(PrintItem(contact_id=c.contact_id, language=c.language, template_code=c.template_code or "",
-                               recipient_name=name, address_lines=lines, pdf=deps.letters.get_bytes(c.s3_key or ""),
-                               pages=c.pages or 0))
-        if progress and (i + 1) % 500 == 0:
-            progress(f"  {i + 1}/{len(queue)} letters read")
-    files = build_print_extract(items)
-    prefix = f"print/{as_of.isoformat()}/{run_id or 'manual-' + now.strftime('%Y%m%dT%H%M%S')}/"
-    for f in files:
-        deps.letters.put_bytes(prefix + f.name, f.content, f.content_type)
-    printed = []
-    for c in queue:
-        change = StatusChange(status="printed", at=now, reason=f"print extract {prefix}")
-        printed.append(c.model_copy(update={"status": "printed", "printed_at": now,
-                                            "history": [*c.history, change]}))
-    # whole-item puts, 25 per call: the queue read returned the full items, and a rendered letter changes
-    # only through this extract (a reprint puts it back in the queue)
-    dynamo.batch_write(deps.contacts.table, (contact_item(c) for c in printed))
-    logger.info("print extract written", extra={"letters": len(items), "files": len(files), "prefix": prefix})
-    return {"letters": len(items), "files": [prefix + f.name for f in files], "prefix": prefix}
+@dataclass(frozen=True)
+class ExtractOptions:
+    max_attempts: int = 30
+    wait_seconds: int = 60
+    poll_for: float = 0.0
+    shard_size: int = SHARD_SIZE
+    concurrency: int = 10  # shards built at once (the Map's MaxConcurrencyPath)
 
 
 class PrintExtractInput(BaseModel):
@@ -80,23 +82,221 @@ class PrintExtractInput(BaseModel):
     run_id: str
     as_of: date
     attempt: int = 0
+    # "requeue": the run failed (or its extract did): its unprinted letters go to the print queue
+    action: Literal["extract", "requeue"] = "extract"
 
 
-def extract_when_ready(payload: PrintExtractInput, deps: ExtractDeps, max_attempts: int,
-                       wait_seconds: int = 60, poll_for: float = 0.0,
+class ShardInput(BaseModel):
+    """One item of the state machine's Map over the shard plan (a few hundred bytes, whatever the shard size)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    run_id: str
+    as_of: date
+    prefix: str = Field(pattern=r"^print/")
+    key: str  # the shard's contact ids, a JSON list in the runs bucket
+    language: str
+    shard: int = Field(ge=0)
+    letters: int = 0
+
+
+# ---------------------------------------------------------------------------------------------- naming
+def extract_prefix(as_of: date, run_id: str | None, now: datetime) -> str:
+    return f"print/{as_of.isoformat()}/{run_id or 'manual-' + now.strftime('%Y%m%dT%H%M%S')}/"
+
+
+def plan_key(as_of: date, run_id: str, language: str, shard: int) -> str:
+    from dunning.letters.extract import shard_stem
+
+    return f"runs/{as_of.isoformat()}/{run_id}/print-plan/{shard_stem(language, shard)}.json"
+
+
+# ---------------------------------------------------------------------------------------------- planning
+def run_letter_ids(runs: RunsRepository | None, run_id: str | None) -> list[str]:
+    """The printed letters a run created or found already created, from its batch results (in batch order)."""
+    if runs is None or not run_id:
+        return []
+    return list(dict.fromkeys(i for r in runs.batch_results(run_id) for i in r.get("letter_ids", [])))
+
+
+def plan_shards(states: Iterable[dict[str, Any]], shard_size: int) -> list[Shard]:
+    """Rendered letters (``contact_id``, ``status``, ``language``, ``created_at``), per language in sorted order,
+    oldest first, cut into shards of at most ``shard_size``. A letter listed twice is planned once."""
+    if shard_size < 1:
+        raise ValueError("shard_size must be at least 1")
+    unique = {s["contact_id"]: s for s in states if s.get("status") == "rendered"}
+
+    def language(s: dict[str, Any]) -> str:
+        return str(s.get("language") or "en")
+
+    ordered = sorted(unique.values(), key=lambda s: (language(s), str(s.get("created_at", "")), s["contact_id"]))
+    shards: list[Shard] = []
+    for lang, group in itertools.groupby(ordered, key=language):
+        ids = [s["contact_id"] for s in group]
+        shards.extend(Shard(lang, n, tuple(ids[start : start + shard_size]))
+                      for n, start in enumerate(range(0, len(ids), shard_size)))
+    return shards
+
+
+def plan_extract(deps: ExtractDeps, run_letters: Sequence[dict[str, Any]], shard_size: int) -> list[Shard]:
+    """The shards of an extract: the run's rendered letters (their states already read) plus the rendered
+    letters in the print queue."""
+    known = {s["contact_id"] for s in run_letters}
+    queued = [i for i in deps.contacts.print_queue_ids() if i not in known]
+    return plan_shards([*run_letters, *deps.contacts.letter_states(queued)], shard_size)
+
+
+# ---------------------------------------------------------------------------------------------- building
+def fetch_pdfs(blobs: Blobs, keys: Sequence[str], workers: int = FETCH_WORKERS) -> list[bytes]:
+    """The objects' bytes in the order given, ``workers`` GETs at a time (boto3 clients are thread-safe). Each
+    GET runs in a copy of the caller's context, so tracing and call attribution follow the handler."""
+    if workers <= 1 or len(keys) <= 1:
+        return [blobs.get_bytes(k) for k in keys]
+    with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, blobs.get_bytes, k) for k in keys]
+        return [f.result() for f in futures]
+
+
+def recipient_of(contact: Contact, persons: dict[str, Any]) -> tuple[str, list[str]]:
+    from dunning.models.common import Address
+
+    snap = contact.snapshot_data()
+    person = snap.get("person") if snap else None
+    if person is None and contact.person_id in persons:
+        person = persons[contact.person_id].model_dump(mode="json")
+    if not person:
+        return "", []
+    return person.get("name", ""), Address.model_validate(person.get("address") or {}).as_lines()
+
+
+def build_shard(deps: ExtractDeps, *, contact_ids: Sequence[str], language: str, shard: int, prefix: str,
+                now: datetime | None = None, workers: int = FETCH_WORKERS) -> dict[str, Any]:
+    """Merge one shard's letters into its PDF and manifest under ``prefix`` and mark them printed.
+
+    Only letters still ``rendered`` are taken, plus the ones this same extract already marked printed: a
+    retried shard writes the same files again and marks nothing twice."""
+    from dunning.letters.extract import PrintItem, build_shard_files
+
+    now = now or datetime.now(UTC)
+    reason = f"print extract {prefix}"
+    found = {c.contact_id: c for c in deps.contacts.get_many(list(contact_ids))}
+    letters = [c for c in (found.get(i) for i in contact_ids) if c is not None and (
+        c.status == "rendered" or (c.status == "printed" and c.history and c.history[-1].reason == reason))]
+    if not letters:
+        return {"language": language, "shard": shard, "letters": 0, "files": []}
+    missing = {c.person_id for c in letters if c.person_id and not c.snapshot}
+    persons = deps.ledger.persons(missing) if missing else {}
+    pdfs = fetch_pdfs(deps.letters, [c.s3_key or "" for c in letters], workers)
+    items = []
+    for c, pdf in zip(letters, pdfs, strict=True):
+        name, lines = recipient_of(c, persons)
+        items.append(PrintItem(contact_id=c.contact_id, language=c.language, template_code=c.template_code or "",
+                               recipient_name=name, address_lines=lines, pdf=pdf, pages=c.pages or 0))
+    files = build_shard_files(items, language, shard)
+    for f in files:
+        deps.letters.put_bytes(prefix + f.name, f.content, f.content_type)
+    change = StatusChange(status="printed", at=now, reason=reason)
+    printed = [c.model_copy(update={"status": "printed", "printed_at": now, "history": [*c.history, change]})
+               for c in letters if c.status == "rendered"]
+    # whole-item puts, 25 per call: the items were just read in full, and a rendered letter changes only through
+    # an extract (a reprint renders it again and puts it in the queue); the put drops it from the print queue
+    dynamo.batch_write(deps.contacts.table, (contact_item(c) for c in printed))
+    logger.info("print extract shard written", extra={"letters": len(items), "newly_printed": len(printed),
+                                                      "prefix": prefix, "language": language, "shard": shard})
+    return {"language": language, "shard": shard, "letters": len(items), "files": [prefix + f.name for f in files]}
+
+
+def build_planned_shard(payload: ShardInput, deps: ExtractDeps, workers: int = FETCH_WORKERS) -> dict[str, Any]:
+    """One Map iteration of a run's extract: the shard's ids from its plan in the runs bucket, then the shard."""
+    if deps.plans is None:
+        raise ValueError("building a planned shard needs the runs bucket (ExtractDeps.plans)")
+    ids = deps.plans.get_json(payload.key)
+    return build_shard(deps, contact_ids=ids, language=payload.language, shard=payload.shard,
+                       prefix=payload.prefix, workers=workers)
+
+
+def run_print_extract(deps: ExtractDeps, *, as_of: date, run_id: str | None = None,
+                      now: datetime | None = None, progress: Callable[[str], None] | None = None,
+                      shard_size: int = SHARD_SIZE, workers: int = FETCH_WORKERS) -> dict[str, Any]:
+    """Plan and build an extract in this process: the print queue (and, given a run, that run's rendered
+    letters). Safe to repeat: printed letters are not taken again."""
+    now = now or datetime.now(UTC)
+    run_letters = deps.contacts.letter_states(run_letter_ids(deps.runs, run_id))
+    shards = plan_extract(deps, run_letters, shard_size)
+    if not shards:
+        return {"letters": 0, "files": [], "prefix": None, "shards": 0}
+    prefix = extract_prefix(as_of, run_id, now)
+    letters, files = 0, []
+    for s in shards:
+        result = build_shard(deps, contact_ids=s.contact_ids, language=s.language, shard=s.number, prefix=prefix,
+                             now=now, workers=workers)
+        letters += result["letters"]
+        files += result["files"]
+        if progress:
+            progress(f"  {s.language} shard {s.number}: {result['letters']} letters")
+    logger.info("print extract written", extra={"letters": letters, "files": len(files), "prefix": prefix})
+    return {"letters": letters, "files": files, "prefix": prefix, "shards": len(shards)}
+
+
+# ---------------------------------------------------------------------------------------------- the run's step
+def print_extract_step(payload: PrintExtractInput, deps: ExtractDeps, options: ExtractOptions,
                        sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """Build the extract once none of the run's letters is still waiting to be rendered (the stream renders
-    them). The function itself re-checks every ``wait_seconds`` for up to ``poll_for`` seconds, so the state
-    machine loops (three transitions a round) only for runs whose letters take longer than that; after
-    ``max_attempts`` rounds it extracts what is ready - the rest goes into the next extract."""
-    deadline = time.monotonic() + poll_for
-    pending = deps.contacts.pending_letters_of(payload.run_id)
-    while pending and time.monotonic() + wait_seconds < deadline:
-        sleep(wait_seconds)
-        pending = deps.contacts.pending_letters_of(payload.run_id)
+    """The PrintExtract task of the collections run: wait and plan, or (failure paths) requeue."""
+    if payload.action == "requeue":
+        return {"queued": requeue_unprinted(deps, payload.run_id)}
+    return extract_when_ready(payload, deps, options, sleep)
+
+
+def extract_when_ready(payload: PrintExtractInput, deps: ExtractDeps, options: ExtractOptions,
+                       sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Plan the run's extract once none of its letters is still waiting to be rendered (the stream renders
+    them). The function re-checks every ``wait_seconds`` for up to ``poll_for`` seconds - only the letters
+    still pending, as a rendered letter never goes back - so the state machine loops (three transitions a
+    round) only for runs whose letters take longer than that. After ``max_attempts`` rounds it plans what is
+    rendered and puts the rest in the print queue, for the next extract."""
+    if deps.plans is None:
+        raise ValueError("a run's extract needs the runs bucket for its shard plan (ExtractDeps.plans)")
+    deadline = time.monotonic() + options.poll_for
+    states = {s["contact_id"]: s for s in deps.contacts.letter_states(run_letter_ids(deps.runs, payload.run_id))}
+    pending = [i for i, s in states.items() if s.get("status") == "pending"]
+    while pending and time.monotonic() + options.wait_seconds < deadline:
+        sleep(options.wait_seconds)
+        states.update((s["contact_id"], s) for s in deps.contacts.letter_states(pending))
+        pending = [i for i in pending if states[i].get("status") == "pending"]
     attempt = payload.attempt + 1
-    base = {"attempt": attempt, "pending_letters": pending, "wait_seconds": wait_seconds}
-    if pending and attempt < max_attempts:
-        return {"ready": False, "letters": 0, "files": [], "prefix": None, **base}
-    result = run_print_extract(deps, as_of=payload.as_of, run_id=payload.run_id)
-    return {"ready": True, **base, **result}
+    base = {"attempt": attempt, "pending_letters": len(pending), "wait_seconds": options.wait_seconds,
+            "max_concurrency": options.concurrency}
+    if pending and attempt < options.max_attempts:
+        return {"ready": False, "letters": 0, "prefix": None, "shards": [], **base}
+    if pending:
+        queued = queue_for_print(deps.contacts, pending)
+        logger.warning("letters not rendered in time go to the print queue", extra={"letters": queued})
+    prefix = extract_prefix(payload.as_of, payload.run_id, datetime.now(UTC))
+    refs: list[dict[str, Any]] = []
+    for s in plan_extract(deps, list(states.values()), options.shard_size):
+        key = plan_key(payload.as_of, payload.run_id, s.language, s.number)
+        deps.plans.put_json(key, list(s.contact_ids))
+        refs.append({"key": key, "language": s.language, "shard": s.number, "letters": len(s.contact_ids)})
+    letters = sum(int(r["letters"]) for r in refs)
+    logger.info("print extract planned", extra={"shards": len(refs), "letters": letters})
+    return {"ready": True, "letters": letters, "prefix": prefix, "shards": refs, **base}
+
+
+def queue_for_print(contacts: ContactsRepository, ids: Sequence[str], workers: int = QUEUE_WORKERS) -> int:
+    """Put letters in the print queue, ``workers`` UpdateItems at a time."""
+    chunks = [ids[i : i + 100] for i in range(0, len(ids), 100)]
+    if len(chunks) <= 1:
+        return contacts.queue_for_print(ids)
+    with ThreadPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, contacts.queue_for_print, c) for c in chunks]
+        return sum(f.result() for f in futures)
+
+
+def requeue_unprinted(deps: ExtractDeps, run_id: str) -> int:
+    """A failed run, or a failed extract: the run's letters not printed yet (pending or rendered) go to the
+    print queue, so the next extract takes them."""
+    ids = run_letter_ids(deps.runs, run_id)
+    left = [s["contact_id"] for s in deps.contacts.letter_states(ids) if s.get("status") in ("pending", "rendered")]
+    queued = queue_for_print(deps.contacts, left) if left else 0
+    logger.info("run letters queued for the next print extract", extra={"letters": queued})
+    return queued

@@ -224,12 +224,13 @@ def build_run_contacts(acting: list[tuple[AccountView, AccountDecision]], config
 
 def _open_view_json(view: AccountView) -> str:
     """The account view with paid invoices left out: what a letter or email shows."""
-    return view.model_copy(update={"invoices": [i for i in view.invoices if not i.is_paid]}).model_dump_json()
+    open_view = view.model_copy(update={"invoices": [i for i in view.invoices if not i.is_paid]})
+    return open_view.model_dump_json(exclude_defaults=True)  # defaults come back on load; the item stays small
 
 
 def snapshot_json(person: Any, premise: Any, view_json: str | None) -> str:
-    parts = [f'"person":{person.model_dump_json() if person is not None else "null"}',
-             f'"premise":{premise.model_dump_json() if premise is not None else "null"}',
+    parts = [f'"person":{person.model_dump_json(exclude_defaults=True) if person is not None else "null"}',
+             f'"premise":{premise.model_dump_json(exclude_defaults=True) if premise is not None else "null"}',
              f'"view":{view_json or "null"}']
     return "{" + ",".join(parts) + "}"
 
@@ -248,6 +249,12 @@ def create_contacts_batch(payload: BatchInput, deps: Deps, now: datetime | None 
     acting = [(AccountView.model_validate(r["view"]), AccountDecision.model_validate(r["decision"])) for r in rows]
     persons = deps.ledger.persons(persons_needed(acting)) if acting else {}
     contacts = build_run_contacts(acting, deps.config, persons, payload.run_id, now)
+    # the run's printed letters go into the run's own print extract, found through this batch result (ids are
+    # deterministic: a letter created by an earlier attempt has the same id); other letters use the print queue
+    printed = {t.code for t in deps.config.letter_templates if t.production in ("print", "print_and_online")}
+    contacts = [c.model_copy(update={"print_run": payload.run_id})
+                if c.action == "letter" and c.template_code in printed else c for c in contacts]
+    letter_ids = [c.contact_id for c in contacts if c.print_run == payload.run_id]
     created = deps.contacts.create_new(contacts)
     states = {v.account_id: s for v, d in acting if (s := next_state(v.state, d, payload.as_of)) != v.state}
     if states:
@@ -262,8 +269,8 @@ def create_contacts_batch(payload: BatchInput, deps: Deps, now: datetime | None 
         "outcomes": payload.outcomes,
         "with_open_balance": payload.with_open_balance,
     }
-    deps.runs.put_batch_result(payload.run_id, payload.batch, result)
-    return result
+    deps.runs.put_batch_result(payload.run_id, payload.batch, {**result, "letter_ids": letter_ids})
+    return result  # the ids stay out of the state machine's payload
 
 
 # ---------------------------------------------------------------------------------------------- summary

@@ -11,10 +11,15 @@ from dunning.store.ledger import LedgerRepository
 from dunning.store.runs import RunsRepository
 
 
+def contacts_repository(settings: Settings) -> ContactsRepository:
+    """The contacts table with the stack's retention (the ``ttl`` every new contact gets)."""
+    return ContactsRepository(settings.contacts_table, retention_days=settings.contact_retention_days)
+
+
 def delivery_deps(settings: Settings) -> DeliveryDeps:
     """What render_letter and send_email need: configuration, ledger, contacts and the letters bucket."""
     return DeliveryDeps(config=Blobs(settings.runs_bucket).config, ledger=LedgerRepository(settings.ledger_table),
-                        contacts=ContactsRepository(settings.contacts_table), letters=Blobs(settings.letters_bucket),
+                        contacts=contacts_repository(settings), letters=Blobs(settings.letters_bucket),
                         sender_identity=settings.sender_identity)
 
 
@@ -23,7 +28,7 @@ def run_deps(settings: Settings) -> Deps:
     return Deps(
         config=blobs.config(),
         ledger=LedgerRepository(settings.ledger_table),
-        contacts=ContactsRepository(settings.contacts_table),
+        contacts=contacts_repository(settings),
         runs=RunsRepository(settings.runs_table),
         blobs=blobs,
     )

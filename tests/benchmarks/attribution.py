@@ -9,8 +9,12 @@ from that. The rules, by function (logical id):
   contacts, collection state) -> ``acting``; decisions read, batch result, configuration -> ``batch``;
   CPU -> ``acting``.
 * SummarizeRunFunction -> ``run``.
-* PrintExtractFunction: reading each PDF and marking letters printed -> ``letter``; the queue queries (one
-  per polling attempt) and the merged files -> ``run``; CPU -> ``letter``.
+* PrintExtractFunction (the extract's plan): the run's letter states (BatchGetItem, per polling round) and
+  queueing left-over letters -> ``letter``; batch results, print-queue query, shard-plan PUTs -> ``run``;
+  CPU -> ``letter``.
+* PrintExtractShardFunction (one per shard): each letter's PDF, its contact and person reads and the printed
+  marks -> ``letter``; the shard plan's GET and the merged files' PUTs -> ``run`` (a few per 5,000 letters);
+  CPU -> ``letter``.
 * RenderLetterFunction -> ``letter``; SendEmailFunction -> ``email``.
 * Invocations: Step Functions tasks -> ``run`` (assign, summarize, print extract) or ``batch`` (evaluate,
   create contacts); stream-driven functions -> ``letter`` / ``email``.
@@ -18,7 +22,6 @@ from that. The rules, by function (logical id):
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -26,12 +29,14 @@ from typing import Any
 from dunning.costmodel import DRIVERS, Assumptions, Profile, Unit, lambda_ms
 from tests.benchmarks.harness import Call, Invocation, median
 
+ARCHIVE_BATCH = 1000  # the ArchiveContacts stream mapping's BatchSize (template.yaml)
 INVOCATION_DRIVER = {"AssignFunction": "run", "SummarizeRunFunction": "run", "PrintExtractFunction": "run",
+                     "PrintExtractShardFunction": "run",
                      "EvaluateFunction": "batch", "CreateContactsFunction": "batch",
                      "RenderLetterFunction": "letter", "SendEmailFunction": "email"}
 CPU_DRIVER = {"AssignFunction": "account", "EvaluateFunction": "account", "CreateContactsFunction": "acting",
-              "SummarizeRunFunction": "run", "PrintExtractFunction": "letter", "RenderLetterFunction": "letter",
-              "SendEmailFunction": "email"}
+              "SummarizeRunFunction": "run", "PrintExtractFunction": "letter", "PrintExtractShardFunction": "letter",
+              "RenderLetterFunction": "letter", "SendEmailFunction": "email"}
 
 
 def call_driver(c: Call) -> str:
@@ -45,9 +50,11 @@ def call_driver(c: Call) -> str:
     if f == "CreateContactsFunction":
         return "acting" if c.service == "dynamodb" and c.resource in ("ContactsTable", "LedgerTable") else "batch"
     if f == "PrintExtractFunction":
-        if (c.service == "s3" and c.operation == "GetObject") or c.operation in ("BatchWriteItem", "BatchGetItem"):
-            return "letter"
-        return "run"
+        return "letter" if c.operation in ("BatchGetItem", "UpdateItem") else "run"
+    if f == "PrintExtractShardFunction":
+        if c.service == "s3":
+            return "letter" if c.operation == "GetObject" and c.resource == "LettersBucket" else "run"
+        return "letter"
     if f == "RenderLetterFunction":
         return "letter"
     if f == "SendEmailFunction":
@@ -63,43 +70,29 @@ def driver_counts(rnd: Any) -> dict[str, float]:
             "email": float(by_action.get("email", 0))}
 
 
-def _contact_item_size(calls: Sequence[Call]) -> float:
-    writes = [c for c in calls if c.function == "CreateContactsFunction" and c.resource == "ContactsTable"
-              and c.operation == "BatchWriteItem" and c.items]
-    return sum(c.bytes_out for c in writes) / max(1, sum(c.items for c in writes))
-
-
 def profile(rounds: Sequence[Any], print_attempts: float, assumptions: Assumptions | None = None) -> Profile:
     """Per-unit quantities from the first round's calls (deterministic) and the rounds' median CPU."""
     a = assumptions or Assumptions()
     rnd = rounds[0]
     counts = driver_counts(rnd)
     units: dict[str, Unit] = {d: Unit() for d in DRIVERS}
-    gsis = rnd.gsi_count.get("ContactsTable", 0)  # indexes holding a full copy of every contact
-    small_gsis = rnd.gsi_count.get("ContactsTable:small", 0)  # KEYS_ONLY / INCLUDE: ~1 WRU, ~150 B an item
-    contact_wru = math.ceil(_contact_item_size(rnd.calls) / 1024) if rnd.calls else 1
     calls_acc: dict[str, dict[str, dict[str, float]]] = {d: defaultdict(lambda: defaultdict(float)) for d in DRIVERS}
     for c in rnd.calls:
         d = call_driver(c)
         u = units[d]
         calls_acc[d][c.function][f"{c.service}.{c.operation}"] += 1
         if c.service == "dynamodb":
-            wru = c.write_units
-            if c.resource == "ContactsTable" and c.operation == "UpdateItem":
-                wru = contact_wru
-            if c.resource == "ContactsTable":
-                wru = wru * (1 + gsis) + (c.items or 1) * small_gsis
-            u.wru += wru
+            # metered like DynamoDB bills: base table by the larger of before/after, plus the index entries
+            # each write changed (tests/benchmarks/ddbmeter.py)
+            u.wru += c.write_units + c.index_write_units
             u.rru += c.read_units
-            if c.resource == "RunsTable" and c.operation == "BatchWriteItem" and c.function == "EvaluateFunction":
-                u.ddb_bytes_history += c.bytes_out
-            # contacts are added by the run; the ledger's STATE items replace the previous ones (no growth)
-            if c.resource == "ContactsTable" and c.function == "CreateContactsFunction":
-                u.ddb_bytes_contacts += c.bytes_out * (1 + gsis) + (c.items or 0) * 150 * small_gsis
         elif c.service == "s3":
             if c.operation == "PutObject":
                 u.s3_put += 1
-                if c.resource == "LettersBucket":
+                if c.resource == "LettersBucket" and c.function == "PrintExtractFunction":
+                    units["letter"].s3_bytes_print += c.bytes_out  # merged files grow with the letters
+                    u.s3_put_print += 1
+                elif c.resource == "LettersBucket":
                     u.s3_bytes_letters += c.bytes_out
                 else:
                     u.s3_bytes_runs += c.bytes_out
@@ -107,13 +100,25 @@ def profile(rounds: Sequence[Any], print_attempts: float, assumptions: Assumptio
                 u.s3_get += 1
         elif c.service == "sesv2":
             u.ses_emails += 1
+    # stored bytes, read from the tables after the run: the run's contacts once delivered (items + index
+    # entries) stay for the contacts' retention; its history items for the history's
+    units["acting"].ddb_bytes_contacts = float(getattr(rnd, "contacts_stored_bytes", 0))
+    units["batch"].ddb_bytes_history = float(getattr(rnd, "history_stored_bytes", 0))
     for d in DRIVERS:
         n = counts[d] or 1.0
         u = units[d]
         u.calls = {fn: {op: v / n for op, v in ops.items()} for fn, ops in calls_acc[d].items()}
-        for attr in ("wru", "rru", "s3_put", "s3_get", "s3_bytes_letters", "s3_bytes_runs", "ddb_bytes_history",
-                     "ddb_bytes_contacts", "ses_emails"):
+        for attr in ("wru", "rru", "s3_put", "s3_get", "s3_bytes_letters", "s3_bytes_print", "s3_put_print",
+                     "s3_bytes_runs", "ddb_bytes_history", "ddb_bytes_contacts", "ses_emails"):
             setattr(u, attr, getattr(u, attr) / n)
+    # ... and when their retention ends, the archive function writes them to S3, 1,000 per invocation and PUT
+    per_acting = float(getattr(rnd, "contacts_archived", 0)) / (counts["acting"] or 1.0)
+    acting = units["acting"]
+    acting.s3_bytes_archive = float(getattr(rnd, "contacts_archive_bytes", 0)) / (counts["acting"] or 1.0)
+    acting.s3_put += per_acting / ARCHIVE_BATCH
+    acting.invocations["ArchiveContactsFunction"] = per_acting / ARCHIVE_BATCH
+    acting.cpu_ms["ArchiveContactsFunction"] = float(getattr(rnd, "archive_cpu_ms", 0.0)) / (counts["acting"] or 1.0)
+    acting.calls.setdefault("ArchiveContactsFunction", {})["s3.PutObject"] = per_acting / ARCHIVE_BATCH
     # invocations, CPU and log bytes: medians over the rounds
     functions = {i.function for r in rounds for i in r.invocations}
     for fn in functions:

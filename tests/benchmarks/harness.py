@@ -28,6 +28,8 @@ from typing import Any
 
 import botocore.client
 
+from tests.benchmarks.ddbmeter import Meter, item_size
+
 # ---------------------------------------------------------------------------------------------- statistics
 
 
@@ -143,7 +145,8 @@ class Call:
     operation: str
     resource: str
     items: int = 0  # DynamoDB items written / keys read / items returned
-    write_units: float = 0.0  # DynamoDB WRU (1 per started KB per item written, base table only)
+    write_units: float = 0.0  # DynamoDB WRU of the base table (1 per started KB of the larger of before/after)
+    index_write_units: float = 0.0  # DynamoDB WRU of the global secondary indexes the writes changed
     read_units: float = 0.0  # DynamoDB RRU (eventually consistent: 0.5 per started 4 KB)
     bytes_out: int = 0  # S3 PutObject body size; DynamoDB bytes written (PutItem / BatchWriteItem puts)
     max_item: int = 0  # largest DynamoDB item written / request items in one batch call
@@ -154,21 +157,31 @@ _counters: list[AwsCallCounter] = []
 _original_make_api_call = botocore.client.BaseClient._make_api_call
 
 
+_meter = Meter()
+
+
 def _patched_make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
     function = getattr(_active, "function", None)
     body = api_params.get("Body") if operation_name == "PutObject" else None
     size = len(body) if isinstance(body, bytes | str) else 0  # measured before botocore wraps the body
+    service = self.meta.service_model.service_name
+    metered = function is not None and _counters and service == "dynamodb" and operation_name in Meter.WRITES
+    if metered:  # the items before the write, read outside the count (see ddbmeter)
+        def raw(op: str, params: dict[str, Any]) -> Any:
+            return _original_make_api_call(self, op, params)
+
+        planned = _meter.before(operation_name, api_params, raw)
     response = _original_make_api_call(self, operation_name, api_params)
     if function is not None:
+        wru = _meter.after(operation_name, planned, raw) if metered else None
         for counter in list(_counters):
-            counter.record(function, self.meta.service_model.service_name, operation_name, api_params, response,
-                           size)
+            counter.record(function, service, operation_name, api_params, response, size, wru)
     return response
 
 
 def _av_size(item: dict[str, Any]) -> int:
-    """Approximate DynamoDB item size: attribute names plus the JSON length of the values."""
-    return sum(len(k) + len(json.dumps(v, default=str)) for k, v in item.items())
+    """DynamoDB item size (attribute names plus values, DynamoDB's rules; see ddbmeter)."""
+    return item_size(item)
 
 
 def _dynamo_units(operation: str, params: dict[str, Any], response: dict[str, Any]
@@ -332,11 +345,13 @@ class AwsCallCounter:
         return str(self.physical_to_logical.get(name, name))
 
     def record(self, function: str, service: str, operation: str, params: dict[str, Any],
-               response: dict[str, Any], body_size: int = 0) -> None:
+               response: dict[str, Any], body_size: int = 0, metered: tuple[int, int] | None = None) -> None:
         call = Call(function, service, operation, self._resource(params))
         if service == "dynamodb":
             call.items, call.write_units, call.read_units, call.bytes_out, call.max_item = _dynamo_units(
                 operation, params, response)
+            if metered is not None:
+                call.write_units, call.index_write_units = metered
         elif service == "s3" and operation == "PutObject":
             call.bytes_out = body_size
         with self._lock:

@@ -26,7 +26,7 @@ from dunning.store import dynamo
 from dunning.store.blobs import CONFIG_KEY, Blobs
 from dunning.store.contacts import ContactsRepository
 from dunning.store.ledger import LedgerRepository
-from dunning.store.runs import RunsRepository
+from dunning.store.runs import RunsRepository, unpack_decisions
 from tests.benchmarks.datagen import Dataset, load_config
 from tests.benchmarks.fakeaws import FakeAws
 
@@ -122,9 +122,10 @@ def run_steps(data: Dataset, batch_size: int = 1000, items: list[dict[str, Any]]
         out.decisions_bytes = max((len(v) for (_, k), v in objects.items() if "/decisions-" in k), default=0)
         hist = [i for i in fake.dynamodb.table(s.runs_table).values() if i["pk"]["S"].startswith("HIST#")]
         if hist:
-            out.history_item_bytes_max = max(len(i["decisions"]["S"]) for i in hist)
-            entries = sum(len(json.loads(i["decisions"]["S"])) for i in hist)
-            out.history_entry_bytes = sum(len(i["decisions"]["S"]) for i in hist) / max(1, entries)
+            stored = [bytes(i["decisions_z"]["B"]) for i in hist]
+            out.history_item_bytes_max = max(len(b) for b in stored)
+            entries = sum(len(unpack_decisions({"decisions_z": b})) for b in stored)
+            out.history_entry_bytes = sum(len(b) for b in stored) / max(1, entries)
     return out
 
 

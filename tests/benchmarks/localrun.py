@@ -52,6 +52,11 @@ class LocalRound:
     queue: dict[str, Any] = field(default_factory=dict)
     rejected: int = 0
     poller_errors: list[str] = field(default_factory=list)
+    contacts_stored_bytes: int = 0  # the run's contacts in the table and its indexes, after delivery
+    contacts_archive_bytes: int = 0  # the same contacts as the archive function writes them when TTL expires them
+    contacts_archived: int = 0  # how many (the run's contacts)
+    archive_cpu_ms: float = 0.0  # CPU of turning them into archive lines and gzip objects
+    history_stored_bytes: int = 0  # the run's history items
 
 
 def _template_extra(stack: Any, out: LocalRound) -> None:
@@ -164,6 +169,8 @@ def local_round(data: Dataset, queue_data: Dataset | None = None) -> LocalRound:
         out.summary = json.loads(desc.get("output") or "{}")
         out.history = history(stack, arn)
         out.contacts = contacts(stack)
+        (out.contacts_stored_bytes, out.history_stored_bytes, out.contacts_archive_bytes, out.contacts_archived,
+         out.archive_cpu_ms) = stored(stack, out.summary.get("run_id", ""))
         s3 = stack.client("s3")
         bucket = stack.outputs["LettersBucketName"]
         for key in bucket_keys(stack, "LettersBucketName", "letters/")[:50]:
@@ -181,6 +188,34 @@ def local_round(data: Dataset, queue_data: Dataset | None = None) -> LocalRound:
         counter.uninstall()
         stack.stop()
     return out
+
+
+def stored(stack: Any, run_id: str) -> tuple[int, int, int, int, float]:
+    """Bytes the run left in DynamoDB (items + index entries + DynamoDB's per-item overhead): its contacts
+    after delivery and its history items (read by the harness, not counted as the handlers' calls); and the
+    bytes the archive function will write for those contacts when their retention ends (its own encoding,
+    in batches of 1,000 as the stream mapping delivers them)."""
+    from dunning.archive import TTL_IDENTITY, archived_contact, encode_lines
+    from tests.benchmarks.ddbmeter import describe, stored_bytes
+
+    ddb = stack.client("dynamodb")
+
+    def scan(table: str) -> list[dict[str, Any]]:
+        return [i for page in ddb.get_paginator("scan").paginate(TableName=table) for i in page["Items"]]
+
+    contacts_table = stack.outputs["ContactsTableName"]
+    shape = describe(ddb.describe_table(TableName=contacts_table)["Table"])
+    mine = [i for i in scan(contacts_table) if i.get("source_ref", {}).get("S") == run_id]
+    runs_table = stack.outputs["RunsTableName"]
+    hist = [i for i in scan(runs_table) if i["pk"]["S"].startswith("HIST#") and run_id in i["sk"]["S"]]
+    cpu0 = time.process_time()
+    lines = [archived_contact({"eventName": "REMOVE", "userIdentity": dict(TTL_IDENTITY),
+                               "dynamodb": {"OldImage": i}}) for i in mine]
+    archive = sum(len(encode_lines(lines[n:n + 1000])) for n in range(0, len(lines), 1000))
+    cpu_ms = (time.process_time() - cpu0) * 1000
+    return (stored_bytes(shape, mine),
+            stored_bytes(describe(ddb.describe_table(TableName=runs_table)["Table"]), hist), archive, len(mine),
+            cpu_ms)
 
 
 def transitions(events: list[dict[str, Any]]) -> dict[str, Any]:

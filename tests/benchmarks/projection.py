@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from dunning.costmodel import Assumptions, Profile, lambda_ms
+from dunning.costmodel import Assumptions, Profile, cpu_scale, lambda_ms
+from dunning.store.runs import HISTORY_CHUNK, HISTORY_SHARDS
 from tests.benchmarks.attribution import batch_child_ms
 from tests.benchmarks.localrun import ROOT_ASL, transitions
 
@@ -22,6 +24,10 @@ DDB_BATCH_WRITE_ITEMS, DDB_BATCH_GET_KEYS = 25, 100
 DDB_REQUEST = 16 * 1024 * 1024
 PARTITION_WCU = 1000  # per partition key, per second
 HEADROOM = 0.8  # every limit is checked at 80% (20% headroom)
+EXTRACT_BASE_MB = 150  # a shard Lambda before its first letter: runtime, boto3, Powertools, pypdf (assumption)
+EXTRACT_LANGUAGES = 4  # each language's last shard is partial (en, pt-BR, ru, ar in the demo data)
+SHARD_EVENTS = 7  # history events per INLINE shard iteration: iteration started/succeeded + BuildShard (5)
+S3_PUT_MB_S = 50  # one PutObject stream of a merged shard PDF (assumption)
 
 
 @dataclass
@@ -44,6 +50,63 @@ class Check:
 
 def asl() -> dict[str, Any]:
     return json.loads(ROOT_ASL.read_text(encoding="utf-8"))
+
+
+def template_default(parameter: str, fallback: int) -> int:
+    """A template parameter's default (what a deployment uses; the local stack may override it)."""
+    from dunning.local.translate import load_sam_template
+
+    params = load_sam_template(ROOT_ASL.parents[2] / "template.yaml").get("Parameters", {})
+    return int(params.get(parameter, {}).get("Default", fallback))
+
+
+def print_extract(prof: Profile, rnd: Any, letters: dict[str, Any], letters_n: float, a: Assumptions
+                  ) -> dict[str, Any]:
+    """The extract at ``letters_n`` letters: the plan Lambda (the run's letter states, 100 per BatchGetItem, and
+    the shard plan), then PrintExtractConcurrency shard Lambdas at a time, each fetching its PDFs with
+    FETCH_WORKERS GETs in flight. Per-letter calls and CPU are the local run's (shard function), the merge's
+    CPU and peak memory per letter the letters benchmark's (item 5), whichever CPU figure is larger."""
+    from dunning.print_extract import FETCH_WORKERS, plan_key
+
+    u = prof.units["letter"]
+    shard_fn, plan_fn = "PrintExtractShardFunction", "PrintExtractFunction"
+    shard_size = template_default("PrintExtractShardSize", 5000)
+    concurrency = template_default("PrintExtractConcurrency", 10)
+    poll_s = template_default("PrintExtractPollSeconds", 600)
+    shard_mem = prof.memory_mb.get(shard_fn, 2048)
+    shard_letters = min(shard_size, max(letters_n, 1.0))
+    shards = math.ceil(letters_n / shard_size) + EXTRACT_LANGUAGES - 1
+    waves = math.ceil(shards / concurrency)
+    calls = u.calls.get(shard_fn, {})
+    get_ms = a.latency_ms["s3.GetObject"] * calls.get("s3.GetObject", 1.0) / FETCH_WORKERS
+    other_io_ms = sum(n * a.latency_ms.get(op, a.default_latency_ms) for op, n in calls.items() if op != "s3.GetObject")
+    cpu_ms = max(u.cpu_ms.get(shard_fn, 0.0), letters["extract"]["ms_per_letter"]) * cpu_scale(shard_mem, a)
+    ms_per_letter = get_ms + other_io_ms + cpu_ms
+    merged_mb = shard_letters * letters["extract"]["merged_bytes_per_letter"] / 1e6
+    shard_s = (shard_letters * ms_per_letter + a.latency_ms["s3.GetObject"] + 2 * a.latency_ms["s3.PutObject"]
+               ) / 1000 + merged_mb / S3_PUT_MB_S
+    peak_per_letter = letters["extract"].get("peak_bytes_per_letter",
+                                             10 * letters["extract"]["merged_bytes_per_letter"])
+    shard_mem_mb = EXTRACT_BASE_MB + shard_letters * peak_per_letter / 1e6
+    # the plan, after the in-function polling: the last poll's read may start just before the deadline, then the
+    # plan reads the queue and writes the plan files - two full reads of the letter states at most. The measured
+    # CPU covers every polling round of the local run: it is divided by the states read per letter (items per
+    # BatchGetItem call: 100).
+    reads_per_letter = max(1.0, u.calls.get(plan_fn, {}).get("dynamodb.BatchGetItem", 0.0) * 100)
+    read_cpu_ms = u.cpu_ms.get(plan_fn, 0.0) / reads_per_letter * cpu_scale(prof.memory_mb.get(plan_fn, 512), a)
+    full_read_s = (letters_n * read_cpu_ms + math.ceil(letters_n / 100) * a.latency_ms["dynamodb.BatchGetItem"]) / 1000
+    plan_s = 2 * full_read_s + (shards * a.latency_ms["s3.PutObject"] + 3 * a.latency_ms["dynamodb.Query"]) / 1000
+    plan_limit = rnd.timeout_s.get(plan_fn, 900) - poll_s
+    ref = {"key": plan_key(date(2026, 11, 16), "run-2026-11-16-0123abcd", "pt-BR", 999), "language": "pt-BR",
+           "shard": 999, "letters": shard_size}
+    result = {"language": "pt-BR", "shard": 999, "letters": shard_size,
+              "files": [f"print/2026-11-16/run-2026-11-16-0123abcd/pt-BR-999.{e}" for e in ("pdf", "csv")]}
+    payload = shards * (len(json.dumps(ref)) + len(json.dumps(result)) + 4) + 2000  # plan + Map results + summary
+    return {"shard_size": shard_size, "concurrency": concurrency, "shards": shards, "waves": waves,
+            "shard_letters": shard_letters, "ms_per_letter": ms_per_letter, "get_ms": get_ms, "cpu_ms": cpu_ms,
+            "shard_s": shard_s, "shard_mem_mb": shard_mem_mb, "shard_mem": shard_mem,
+            "shard_timeout": rnd.timeout_s.get(shard_fn, 600), "peak_per_letter": peak_per_letter,
+            "plan_s": plan_s, "plan_limit": plan_limit, "payload": payload, "total_s": plan_s + waves * shard_s}
 
 
 def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], accounts: int = 1_000_000,
@@ -83,10 +146,8 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
     wait_s = 60 if wait_s < 60 else wait_s  # the template's default on AWS (the local stack uses 1)
     max_attempts = 30
     attempts_needed = math.ceil(render_s / wait_s) + 1
-    extract_get_ms = a.latency_ms["s3.GetObject"]
-    extract_cpu_ms = letters["extract"]["ms_per_letter"] * a.arm_cpu_factor
-    extract_s = letters_n * (extract_get_ms + extract_cpu_ms) / 1000
-    extract_mem_mb = letters_n * letters["extract"]["merged_bytes_per_letter"] * 2 / 1e6  # merged + inputs
+    ex = print_extract(prof, rnd, letters, letters_n, a)
+    extract_s = ex["total_s"]
     # payloads (Step Functions state I/O): assign's output lists the batches
     sfn_out = [i.out_bytes for i in rnd.invocations if i.function == "AssignFunction"]
     local_batches = max(1, int(rnd.summary.get("batch_count", 1)))
@@ -99,20 +160,22 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
     task_events = 5  # TaskStateEntered, Scheduled, Started, Succeeded, StateExited per task state
     inline_per_batch = 2 + 2 * task_events  # iteration started/succeeded + Evaluate + CreateContacts
     loop_events = 9  # PrintExtract task (5) + Choice (2) + Wait (2)
-    fixed_events = tr["events"] - tr["map_iterations"] * inline_per_batch - tr["print_attempts"] * loop_events
-    distributed_events = fixed_events + max_attempts * loop_events + 10
-    inline_events = fixed_events + batches * inline_per_batch + max_attempts * loop_events
+    shard_iterations = tr["by_state"].get("BuildShard", 0)  # the print extract's INLINE Map, in the parent
+    fixed_events = (tr["events"] - (tr["map_iterations"] - shard_iterations) * inline_per_batch
+                    - shard_iterations * SHARD_EVENTS - tr["print_attempts"] * loop_events)
+    distributed_events = fixed_events + max_attempts * loop_events + 10 + ex["shards"] * SHARD_EVENTS
+    inline_events = fixed_events + batches * inline_per_batch + max_attempts * loop_events + ex["shards"] * SHARD_EVENTS
     # DynamoDB: largest items / batches
     history_entry = max(s.history_entry_bytes for s in steps) if steps else 300
-    history_item_worst = history_entry * batch_size  # a whole batch in one strategy
+    history_item_worst = history_entry * min(batch_size, HISTORY_CHUNK)  # a full item, one strategy
     writes = [c for c in rnd.calls if c.service == "dynamodb" and c.operation == "BatchWriteItem"]
     gets = [c for c in rnd.calls if c.service == "dynamodb" and c.operation == "BatchGetItem"]
     max_item = max((c.max_item for c in rnd.calls if c.service == "dynamodb"), default=0)
     max_request = max((c.bytes_out for c in writes), default=0)
-    # the history's partition key is the strategy: every batch writes to the same few keys
-    history_wru_per_batch = u["batch"].wru
-    hot_wcu = history_wru_per_batch * max_conc / max(child_s, 1e-9) * 0.6  # 60% of accounts in "standard"
-    peak_concurrency = max_conc + 2 * consumers + 1
+    # history: pk = HIST#{strategy}#{shard}; a strategy's batches spread over HISTORY_SHARDS keys
+    history_wru_per_batch = history_entry * batch_size / 1024 + 1  # compressed bytes of a batch's decisions
+    hot_wcu = history_wru_per_batch * max_conc / max(child_s, 1e-9) * 0.6 / HISTORY_SHARDS  # 60% in "standard"
+    peak_concurrency = max_conc + 2 * consumers + 1 + ex["concurrency"]  # as if the extract overlapped the Map
     checks = [
         Check("Step Functions payload: assign output (batch list) at 1M accounts", assign_out_1m, SFN_PAYLOAD, "B"),
         Check("Step Functions payload: largest task output measured", task_max, SFN_PAYLOAD, "B"),
@@ -129,10 +192,16 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
               "s"),
         Check("CreateContacts Lambda duration per batch vs its timeout", create_s,
               timeouts.get("CreateContactsFunction", 300), "s"),
-        Check("Print extract Lambda duration at 1M accounts vs its timeout", extract_s,
-              timeouts.get("PrintExtractFunction", 900), "s", "one function reads every PDF, one by one"),
-        Check("Print extract memory (merged PDFs + inputs) vs MemorySize", extract_mem_mb,
-              mem.get("PrintExtractFunction", 2048), "MB"),
+        Check("Print extract plan (run's letter states + shard plan) vs Timeout − PrintExtractPollSeconds",
+              ex["plan_s"], ex["plan_limit"], "s", "what the plan function has left after polling in-function"),
+        Check(f"Print extract shard Lambda duration ({ex['shard_letters']:,.0f} letters) vs its timeout",
+              ex["shard_s"], ex["shard_timeout"], "s",
+              f"{ex['ms_per_letter']:.2f} ms per letter: GET {ex['get_ms']:.1f} ms (latency ÷ concurrent GETs) + "
+              f"merge {ex['cpu_ms']:.1f} ms + batched DynamoDB"),
+        Check("Print extract shard memory vs its MemorySize", ex["shard_mem_mb"], ex["shard_mem"], "MB",
+              f"{EXTRACT_BASE_MB} MB + {ex['peak_per_letter'] / 1e3:.0f} KB per letter (measured peak of a merge)"),
+        Check(f"Step Functions payload: print plan + shard results ({ex['shards']} shards)", ex["payload"],
+              SFN_PAYLOAD, "B", "shard contact ids stay in S3; the state carries their keys"),
         Check("Print-extract polling attempts needed vs PRINT_EXTRACT_MAX_ATTEMPTS", attempts_needed, max_attempts,
               "attempts", "after the last attempt the extract is built from what is rendered"),
         Check("DynamoDB BatchWriteItem items per call (max measured)", max((c.items for c in writes), default=0),
@@ -143,10 +212,10 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
               enforced=True),
         Check("DynamoDB BatchWriteItem request size (max measured)", max_request, DDB_REQUEST, "B"),
         Check("DynamoDB largest item written (measured)", max_item, DDB_ITEM, "B"),
-        Check("DynamoDB history item, a whole batch in one strategy", history_item_worst, DDB_ITEM, "B",
-              f"{history_entry:.0f} B per decision × BatchSize {batch_size}"),
+        Check("DynamoDB history item, full (one strategy)", history_item_worst, DDB_ITEM, "B",
+              f"{history_entry:.0f} B per decision (compressed) × {min(batch_size, HISTORY_CHUNK)} decisions"),
         Check("DynamoDB history partition key write rate (hottest strategy)", hot_wcu, PARTITION_WCU, "WCU/s",
-              "pk = HIST#{strategy}: every batch of a strategy writes to one key"),
+              f"pk = HIST#{{strategy}}#{{shard}}: {HISTORY_SHARDS} keys per strategy, decisions compressed"),
     ]
     return {
         "accounts": accounts, "batches": batches, "batch_size": batch_size, "max_concurrency": max_conc,
@@ -154,6 +223,7 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
         "map_s": map_s, "summarize_s": summarize_s, "evaluated_s": evaluated_s, "letters": letters_n,
         "emails": emails_n, "render_letter_ms": render_letter_ms, "consumers": consumers, "render_s": render_s,
         "extract_s": extract_s, "attempts_needed": attempts_needed, "wait_s": wait_s,
+        "extract": dict(ex),
         "delivered_s": evaluated_s + max(render_s, 0) + extract_s, "checks": checks,
         "assign_per_account_ms": fn_ms("AssignFunction", "account"),
         "scan_pages_per_account": u["account"].calls.get("AssignFunction", {}).get("dynamodb.Scan", 0.0),

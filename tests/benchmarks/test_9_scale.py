@@ -44,7 +44,10 @@ def test_scale_projection(report, local_rounds, letters_bench, inproc_steps):
             ["summary", f"{p['summarize_s']:.1f} s"],
             ["**accounts evaluated (run without delivery)**", f"**{p['evaluated_s'] / 60:.1f} min**"],
             [f"letters through the stream ({p['consumers']} consumers)", f"{p['render_s'] / 60:,.0f} min"],
-            ["print extract (one Lambda)", f"{p['extract_s'] / 60:,.1f} min"],
+            [f"print extract: plan + {p['extract']['shards']} shards of ≤ {p['extract']['shard_size']:,} letters in "
+             f"{p['extract']['waves']} waves of {p['extract']['concurrency']} "
+             f"({p['extract']['shard_s']:.0f} s, {p['extract']['shard_mem_mb']:,.0f} MB per shard)",
+             f"{p['extract_s'] / 60:,.1f} min"],
         ]),
         "",
         f"Hard limits (each must stay below {HEADROOM:.0%} of the limit):",
@@ -95,14 +98,15 @@ def test_optimizations_needed(report, local_rounds, letters_bench, inproc_steps)
         "~4× smaller) or in S3 next to the PDF; in `print_extract.run_print_extract` mark letters printed with "
         "`UpdateItem SET status` rather than whole-item puts. Expected: contact WRU per letter ÷ 4–8, storage ÷ 4, "
         "bringing the run under $1.50.",
-        f"3. **Print extract is one sequential Lambda** (item 9: {scale.get('extract_s', 0) / 60:,.0f} min for "
-        f"{scale.get('letters', 0):,.0f} letters against a 900 s timeout; the merged PDFs need more memory than "
-        "its 2,048 MB). It GETs every PDF one by one and merges everything in memory. Change "
-        "(print_extract.py, template): fetch PDFs concurrently (a thread pool of 32 S3 GETs: the S3 latency, not "
-        "the merge at "
-        f"{letters_bench['extract']['ms_per_letter']:.1f} ms per letter, dominates), and shard the extract — one "
-        "merged file per language *per 5,000 letters* written as a Map over shards, each Lambda streaming its "
-        "output to S3 with a multipart upload.",
+        f"3. **Print extract** (done; item 9: {scale.get('extract_s', 0) / 60:,.1f} min for "
+        f"{scale.get('letters', 0):,.0f} letters). The plan Lambda finds the run's letters through its batch "
+        "results (no index), waits until none is pending (BatchGetItem with a projection), and writes a shard "
+        "plan — per language, at most `PrintExtractShardSize` letters — to the runs bucket; a Map builds "
+        "`PrintExtractConcurrency` shards at once, each fetching its PDFs with 16 concurrent GETs (the S3 latency, "
+        f"not the merge at {letters_bench['extract']['ms_per_letter']:.1f} ms per letter, dominated). Left to do: "
+        "streaming the merged PDF to S3 with a multipart upload would cut a shard's memory (the merge's peak, "
+        f"{letters_bench['extract'].get('peak_bytes_per_letter', 0) / 1e3:,.0f} KB per letter, is pypdf's object "
+        "graph, not the output).",
         f"4. **Letters drain slowly through the stream** (item 9: {scale.get('render_s', 0) / 60:,.0f} min for the "
         f"letters of a 1M-account run with {scale.get('consumers', 0)} consumers, so print-extract polling "
         f"needs {scale.get('attempts_needed', 0)} attempts against PRINT_EXTRACT_MAX_ATTEMPTS 30: later letters miss "
@@ -112,8 +116,9 @@ def test_optimizations_needed(report, local_rounds, letters_bench, inproc_steps)
         f"measured for 2,000 accounts, {tr.get('per_account_without_polling', 0):.4f} without the loop). Each "
         "attempt is PrintExtract + LettersRendered + WaitForLetters. At 1M accounts it is negligible; at small "
         "runs it dominates. Change (ASL): replace the Wait/Choice loop by a `.waitForTaskToken` task whose token "
-        "the render_letter function returns when `pending_letters_of(run)` reaches zero (or let the last "
-        "render start the extract), so the parent makes 2 transitions for the extract whatever the timing.",
+        "the render_letter function returns when the run's letters (its batch results) are all rendered "
+        "(or let the last render start the extract), so the parent makes 2 transitions for the extract "
+        "whatever the timing.",
         "6. **History items go to one partition key per strategy** (item 9: pk `HIST#{strategy}`, each batch's "
         "decisions in one ~290 KB item ≈ 283 WRU; 40 concurrent batches of the biggest strategy exceed the "
         "1,000 WCU/s a single partition key takes, so the writes throttle and retry, and the item is within 30% of "

@@ -109,11 +109,18 @@ def test_the_run_ends_with_a_print_extract_per_language_with_its_manifest(stack,
                   if any(h["status"] == "printed" and h["reason"] == f"print extract {prefix}" for h in c["history"])]
     languages = {c["language"] for c in in_extract}
     assert languages == {"en", "pt-BR", "ru", "ar"}
-    assert {f"{prefix}letters-{lang}.pdf" for lang in languages} <= files
+    # one shard per language at the demo's size: {language}-000.pdf with its manifest {language}-000.csv
+    assert files == {f"{prefix}{lang}-000.{ext}" for lang in languages for ext in ("pdf", "csv")}
+    assert [s["letters"] for s in summary["print"]["extracted"]] == [s["letters"] for s in summary["print"]["shards"]]
     s3 = stack.client("s3")
     rows = []
     for lang in languages:
-        body = s3.get_object(Bucket=stack.outputs["LettersBucketName"], Key=f"{prefix}manifest-{lang}.csv")
+        body = s3.get_object(Bucket=stack.outputs["LettersBucketName"], Key=f"{prefix}{lang}-000.csv")
         rows += list(csv.DictReader(io.StringIO(body["Body"].read().decode("utf-8"))))
     assert {r["contact_id"] for r in rows} == {c["contact_id"] for c in in_extract}
     assert all(r["recipient_name"] and r["address_1"] and int(r["pages"]) >= 1 for r in rows)
+    # the run's own letters come from its batch results, the others (event letters here) from the print queue
+    sources = {c["source"] for c in in_extract}
+    assert "run" in sources and sources - {"run"}, sources
+    assert all(c.get("print_run") == summary["run_id"] for c in in_extract if c["source"] == "run")
+    assert not [c for c in contacts(stack) if c.get("print_queue") and c["status"] == "printed"]

@@ -79,3 +79,17 @@ def test_stream_samples_are_processed_without_batch_failures(stack, logical_id, 
     assert result == {"batchItemFailures": []}
     status = {c["contact_id"]: c for c in contacts(stack)}[image["contact_id"]["S"]]
     assert status["status"] in ("rendered", "sent"), status
+
+
+def test_archive_sample_writes_the_expired_contacts_to_one_archive_object(stack):
+    from dunning.archive import PREFIX, decode_lines
+    from dunning.store.blobs import Blobs
+
+    event = sample("archive_contacts.json")
+    assert invoke(stack, "ArchiveContactsFunction", event) == {"batchItemFailures": []}
+    blobs = Blobs(stack.outputs["RunsBucketName"])
+    first, last = (event["Records"][i]["dynamodb"]["SequenceNumber"] for i in (0, -1))
+    assert blobs.keys(PREFIX) == [f"{PREFIX}2026/11/16/{first}-{last}.jsonl.gz"]
+    lines = decode_lines(blobs.get_bytes(blobs.keys(PREFIX)[0]))
+    assert [line["contact_id"] for line in lines] == ["c-sample-archive-0001", "c-sample-archive-0002"]
+    assert all("snapshot" not in line for line in lines)

@@ -127,6 +127,7 @@ def stream_records(h: Harness) -> list[dict[str, Any]]:
 def redeliver_stream(h: Harness) -> dict[str, int]:
     """Deliver every contacts-stream INSERT again to the function its event source mapping feeds."""
     from dunning.local.demo import sent_emails
+    from dunning.local.pollers import event_json_default
 
     lam = h.stack.client("lambda")
     records = stream_records(h)
@@ -137,7 +138,8 @@ def redeliver_stream(h: Harness) -> dict[str, int]:
                 and r["dynamodb"].get("NewImage", {}).get("action", {}).get("S") == action]
         for i in range(0, len(mine), 25):
             resp = lam.invoke(FunctionName=h.stack.function_name(logical),
-                              Payload=json.dumps({"Records": mine[i:i + 25]}, default=str).encode())
+                              Payload=json.dumps({"Records": mine[i:i + 25]},
+                                                 default=event_json_default).encode())
             body = json.loads(resp["Payload"].read() or b"{}")
             assert "FunctionError" not in resp and not body.get("batchItemFailures"), body
         delivered[action] = len(mine)
@@ -392,8 +394,52 @@ def operations() -> dict[str, Any]:
         # 6. what the deployed buckets say (moto's CloudFormation has no alarms or bucket policies: those are
         #    checked on the template the stack is deployed from)
         out["buckets"] = _bucket_settings(h)
-        out.update(_common(h))
+
+        # 7. contacts past their retention: DynamoDB's TTL (emulated by the local pollers) deletes them and the
+        #    archive function keeps them in the runs bucket
+        import time
+
+        from dunning.archive import PREFIX
+        from dunning.store.blobs import Blobs
+
+        expired = h.stack.expire_ttl(time.time() + 3650 * 86400, ["ContactsTable"])
+        h.drain()
+        out["archive"] = {"expired": expired["ContactsTable"],
+                          "objects": len(Blobs(h.stack.outputs["RunsBucketName"]).keys(PREFIX))}
+
+        # 8. a run's letter is still not rendered at its extract's last polling attempt (its PDF cannot be stored):
+        #    the extract goes ahead without it and puts it in the print queue, for the next extract to take
+        common = _common(h)  # the figures of steps 1-7 (step 8 sends its letter to the stream failure queue)
+        out["late_letter"] = _late_letter(h)
+        out["late_letter"]["stream_failures_added"] = _common(h)["stream_failures"] - common["stream_failures"]
+        out.update(common)
         return out
+
+
+def _late_letter(h: Harness) -> dict[str, Any]:
+    from dunning.settings import Settings
+    from dunning.store.contacts import ContactsRepository
+    from dunning.store.runs import RunsRepository
+
+    never_stored = _S3Code(Outage(lambda c: c.function == "RenderLetterFunction" and c.operation == "PutObject",
+                                  remaining=1000), "AccessDenied")
+    with h.hooks.listening(never_stored):
+        h.send([_request("ops-letter-late", "P-0005", "A-0005", "CUSTSVC/AUTOPAY_FORM")])
+    contacts = ContactsRepository(h.stack.outputs["ContactsTableName"])
+    letter = next(c for c in contacts.all() if c.source_ref == "ops-letter-late")
+    # the run's batch result lists the letter, as create_contacts writes it for the run's own letters
+    run_id = "run-2026-11-18-late0001"
+    RunsRepository(h.stack.outputs["RunsTableName"]).put_batch_result(run_id, 0, {"batch": 0,
+                                                                                 "letter_ids": [letter.contact_id]})
+    last = int(Settings.model_fields["print_extract_max_attempts"].default) - 1  # the template leaves the default
+    resp = h.stack.client("lambda").invoke(
+        FunctionName=h.stack.function_name("PrintExtractFunction"),
+        Payload=json.dumps({"run_id": run_id, "as_of": "2026-11-18", "attempt": last}).encode())
+    result = json.loads(resp["Payload"].read() or b"{}")
+    after = contacts.get(letter.contact_id)
+    return {"store_failures": never_stored.outage.failed_attempts, "status": after.status if after else None,
+            "queued": result.get("queued_for_next_extract", result.get("queued")), "result": result,
+            "in_print_queue": letter.contact_id in set(contacts.print_queue_ids())}
 
 
 class _SesCode(Listener):

@@ -120,3 +120,10 @@ def test_report_the_operations_figures(operations_run):
         "emails_sent_after_status_write_failure": emails_to(run, run["email"]["addresses"]["status_write_fails"]),
         "scenario_seconds": run.get("seconds"),
     })
+
+
+def test_a_letter_not_rendered_by_the_last_polling_attempt_goes_to_the_print_queue(operations_run):
+    late = operations_run["late_letter"]
+    assert late["store_failures"] >= 2 and late["stream_failures_added"] == 1  # retried, then given up
+    assert late["status"] == "pending" and late["in_print_queue"], late
+    assert late["result"].get("ready") is True and late["result"].get("pending_letters") == 1, late["result"]

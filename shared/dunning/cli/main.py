@@ -43,7 +43,7 @@ def _repos(t: Target) -> Any:
 
     class Repos:
         ledger = LedgerRepository(s.ledger_table)
-        contacts = ContactsRepository(s.contacts_table)
+        contacts = ContactsRepository(s.contacts_table, retention_days=s.contact_retention_days)
         runs = RunsRepository(s.runs_table)
         blobs = Blobs(s.runs_bucket)
         letters = Blobs(s.letters_bucket)
@@ -55,7 +55,7 @@ def _repos(t: Target) -> Any:
 def cmd_local_up(args: argparse.Namespace) -> int:
     from dunning.local.stack import LocalStack
 
-    stack = LocalStack.start(port=args.port, progress=sys.stderr)
+    stack = LocalStack.start(port=args.port, progress=sys.stderr, ttl_clock_offset_days=args.ttl_clock_offset_days)
     print(json.dumps({"endpoint": stack.endpoint, "stack": "dunning-local", **stack.outputs}, indent=2))
     print(f"\nlocal stack ready. Try:\n  dunning --endpoint-url {stack.endpoint} config publish\n"
           f"  aws --endpoint-url {stack.endpoint} sqs send-message --queue-url {stack.outputs['EventsQueueUrl']} "
@@ -348,6 +348,21 @@ def cmd_contacts_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_contacts_archived(args: argparse.Namespace) -> int:
+    from dunning.archive import archived_contacts
+
+    contacts = archived_contacts(_repos(_target(args)).blobs, args.account, args.since)
+    if args.json:
+        print(json.dumps([c.model_dump(mode="json", exclude_none=True) for c in contacts], indent=2,
+                         ensure_ascii=False))
+        return 0
+    rows = [{"contact_id": c.contact_id, "type": c.type_key, "action": c.action, "status": c.status,
+             "created_at": c.created_at.isoformat(timespec="seconds"), "person": c.person_id or "",
+             "template": c.template_code or "", "as_of": c.as_of or "", "reason": c.reason} for c in contacts]
+    print(table(rows, list(rows[0]), width={"reason": 40}) if rows else f"no archived contacts of {args.account}")
+    return 0
+
+
 def cmd_contacts_create(args: argparse.Namespace) -> int:
     from dunning.contact_service import create_contacts_for_event
     from dunning.models.events import EventValidationError, parse_event
@@ -447,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     local = sub.add_parser("local", help="the embedded local AWS stack").add_subparsers(dest="sub", required=True)
     up = add(local, "up", cmd_local_up, "start moto on 127.0.0.1 and deploy template.yaml into it")
     up.add_argument("--port", type=int, default=4566, help="port to listen on (default 4566)")
+    up.add_argument("--ttl-clock-offset-days", type=float, default=None, metavar="DAYS",
+                    help="emulate DynamoDB TTL every few seconds on a clock DAYS ahead (e.g. 91: today's contacts "
+                         "expire and are archived); default: no TTL deletions, as moto has none")
 
     demo = add(sub, "demo", cmd_demo, "run the whole demo on an in-process local stack and write out/")
     demo.add_argument("--out", default="out", help="output folder (default out/)")
@@ -506,6 +524,10 @@ def build_parser() -> argparse.ArgumentParser:
     contacts = sub.add_parser("contacts", help="customer contacts").add_subparsers(dest="sub", required=True)
     cl2 = add(contacts, "list", cmd_contacts_list, "list contacts")
     cl2.add_argument("--account")
+    ca = add(contacts, "archived", cmd_contacts_archived,
+             "list an account's archived contacts (deleted from the table after ContactRetentionDays, kept in S3)")
+    ca.add_argument("--account", required=True)
+    ca.add_argument("--since", type=_iso_date, default=None, help="only contacts created on or after this date")
     cc = add(contacts, "create", cmd_contacts_create, "create a contact for a person (a user request)")
     cc.add_argument("--person", required=False)
     cc.add_argument("--type", required=True, help="CLASS/TYPE, e.g. CUSTSVC/AUTOPAY_FORM")

@@ -66,4 +66,5 @@ class Target:
             "RUNS_TABLE": o["RunsTableName"], "IDEMPOTENCY_TABLE": o["IdempotencyTableName"],
             "LETTERS_BUCKET": o["LettersBucketName"], "RUNS_BUCKET": o["RunsBucketName"],
             "SENDER_IDENTITY": o.get("SenderIdentity", ""),
+            **({"CONTACT_RETENTION_DAYS": o["ContactRetentionDays"]} if "ContactRetentionDays" in o else {}),
         })

@@ -66,6 +66,7 @@ def format_money(amount: Decimal, currency: str, language: str) -> str:
     return format_currency(amount, currency, locale=loc, numbering_system=NUMBERING_SYSTEM)
 
 
+@lru_cache(maxsize=4096)  # a letter formats ~25 dates, mostly the same few days: babel takes ~0.1 ms each
 def format_day(day: _dt.date, language: str, style: str = "long") -> str:
     """``long``: "5 de março de 2026"; ``medium``: the locale's medium format; ``numeric``: 05/03/2026.
 

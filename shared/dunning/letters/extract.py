@@ -2,7 +2,9 @@
 
 The print vendor gets ``letters-{language}.pdf`` (the letters one after the other, in the order given) and
 ``manifest-{language}.csv``: one row per letter with its position in the merged PDF (``first_page``,
-``pages``), the recipient and the address as printed in the envelope window.
+``pages``), the recipient and the address as printed in the envelope window. A large extract is split into
+shards of one language each (:func:`build_shard_files`): ``{language}-{shard:03d}.pdf`` with
+``{language}-{shard:03d}.csv``.
 
 Merging uses pypdf (pure Python): fpdf2 cannot import pages of existing PDFs, and re-rendering every letter
 would cost far more than copying its pages (~2 ms per one-page letter).
@@ -60,13 +62,29 @@ def build_print_extract(letters: Sequence[PrintItem]) -> list[ExtractFile]:
         by_language.setdefault(item.language, []).append(item)
     files: list[ExtractFile] = []
     for language in sorted(by_language):
-        items = by_language[language]
-        merged, page_counts = _merge(items)
         slug = _slug(language)
-        files.append(ExtractFile(f"letters-{slug}.pdf", merged, "application/pdf"))
-        files.append(ExtractFile(f"manifest-{slug}.csv", _manifest(items, page_counts),
-                                 "text/csv; charset=utf-8"))
+        files += _files(by_language[language], f"letters-{slug}.pdf", f"manifest-{slug}.csv")
     return files
+
+
+def shard_stem(language: str, shard: int) -> str:
+    """``{language}-{shard:03d}``: the name of one shard's PDF and manifest, without the extension."""
+    return f"{_slug(language)}-{shard:03d}"
+
+
+def build_shard_files(letters: Sequence[PrintItem], language: str, shard: int) -> list[ExtractFile]:
+    """One shard of an extract: its letters (planned as ``language``, in the order given) merged into
+    ``{language}-{shard:03d}.pdf`` with the manifest ``{language}-{shard:03d}.csv``. No letters, no files."""
+    if not letters:
+        return []
+    stem = shard_stem(language, shard)
+    return _files(letters, f"{stem}.pdf", f"{stem}.csv")
+
+
+def _files(items: Sequence[PrintItem], pdf_name: str, manifest_name: str) -> list[ExtractFile]:
+    merged, page_counts = _merge(items)
+    return [ExtractFile(pdf_name, merged, "application/pdf"),
+            ExtractFile(manifest_name, _manifest(items, page_counts), "text/csv; charset=utf-8")]
 
 
 def _merge(items: Sequence[PrintItem]) -> tuple[bytes, list[int]]:

@@ -14,10 +14,10 @@ budget. So each *face* below is prepared on first use, in memory:
                characters the chosen face lacks.
 
 Every face has a regular and a bold style. A document gets a shallow copy of a prototype ``TTFFont`` (cmap,
-widths and HarfBuzz font shared), a fresh subset map and its own fontTools ``TTFont`` (fpdf2's subsetter
-modifies it in place at output), unpickled from a snapshot taken after decompiling every table once, with
-``recalcBBoxes=False`` so glyphs are copied rather than recompiled: 4-5 ms per face and document.
-Snapshots are made in this process from the shipped files and never leave it.
+widths and HarfBuzz font shared) and a fresh subset map; in place of a fontTools ``TTFont`` it gets the
+face's shared, read-only :class:`~dunning.letters.embed.FontProgram`, which the layout's output hook
+(:mod:`dunning.letters.embed`) cuts the embedded subset from: microseconds per document instead of the
+4-5 ms of a per-document ``TTFont`` plus ~5 ms of fontTools subsetting at output.
 
 Cold start (first letter of a container): ~60 ms per Latin/Cyrillic style, ~0.4 s per Arabic style (subset
 with layout closure + merge); :func:`warm_up` does it ahead of time.
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import io
 import logging
-import pickle
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -88,8 +87,8 @@ _HINTING_TABLES = ("fpgm", "prep", "cvt ", "gasp")
 
 @dataclass
 class _Prepared:
-    base: bytes  # the font fpdf2 embeds a subset of (no layout tables, no hinting)
-    snapshot: bytes  # pickled, fully decompiled fontTools TTFont of ``base``
+    base: bytes  # the font a subset of which is embedded (no layout tables, no hinting)
+    program: Any  # dunning.letters.embed.FontProgram of ``base``: subsetting, and the TTFont stand-in
     proto: Any  # fpdf.fonts.TTFFont parsed from ``base`` once
     cmap: frozenset[int]
 
@@ -182,15 +181,16 @@ def _attach(pdf: Any, face: str, style: str) -> None:
 
     prepared = _get(face, style)
     proto = prepared.proto
-    font = TTFFont.__new__(TTFFont)
+    cls: Any = _letter_font_class()
+    font = cls.__new__(cls)
     for slot in TTFFont.__slots__:
         if hasattr(proto, slot):
             setattr(font, slot, getattr(proto, slot))
     fontkey = f"{face}{style}"
     font.i = len(pdf.fonts) + 1
     font.fontkey = fontkey
-    # fontTools' subsetter modifies the TTFont in place at output(): every document needs its own
-    font.ttfont = pickle.loads(prepared.snapshot)  # noqa: S301 - our own snapshot, made in _snapshot()
+    # shared and read-only: the output hook (dunning.letters.embed) subsets from it without modifying it
+    font.ttfont = prepared.program
     font.missing_glyphs = []
     font.biggest_size_pt = 0
     font.subset = SubsetMap(font)
@@ -202,6 +202,8 @@ def _prepare(spec: FaceSpec, face: str, style: str) -> _Prepared:
     from fontTools.ttLib import TTFont
     from fpdf import FPDF
     from fpdf.fonts import HarfBuzzFont, TTFFont
+
+    from dunning.letters.embed import FontProgram
 
     path = font_path(spec.source, style)
     if spec.ranges is None:
@@ -218,8 +220,8 @@ def _prepare(spec: FaceSpec, face: str, style: str) -> _Prepared:
         raise RuntimeError(f"{face}{style}: glyph order of the embedded and the shaping font differ")
     proto = TTFFont(FPDF(), cast(Any, io.BytesIO(base)), f"{face}{style}", style)
     proto._hbfont = HarfBuzzFont(hb_face)
-    proto.ttfont = None  # each document gets its own; this one would only keep ~1000 glyph objects alive
-    return _Prepared(base=base, snapshot=_snapshot(base), proto=proto, cmap=frozenset(proto.cmap))
+    proto.ttfont = None  # documents get the FontProgram; this one would only keep ~1000 glyph objects alive
+    return _Prepared(base=base, program=FontProgram(base), proto=proto, cmap=frozenset(proto.cmap))
 
 
 def _subset(path: Path, ranges: Ranges, *, keep_layout: bool = False) -> bytes:
@@ -252,6 +254,7 @@ def _subset(path: Path, ranges: Ranges, *, keep_layout: bool = False) -> bytes:
 def _merge(first: bytes, second: bytes) -> bytes:
     """``second``'s glyphs added to ``first`` (whose layout tables, metrics and shared glyphs win)."""
     from fontTools import merge
+    from fontTools.ttLib import TTFont
 
     merge_log = logging.getLogger("fontTools.merge")
     level = merge_log.level
@@ -260,6 +263,11 @@ def _merge(first: bytes, second: bytes) -> bytes:
         merged = merge.Merger().merge([io.BytesIO(first), io.BytesIO(second)])
     finally:
         merge_log.setLevel(level)
+    # the merger stamps the time into head.created/modified: keep the source's, so that PDFs are reproducible
+    # from one process to the next
+    source_head = TTFont(io.BytesIO(first), lazy=True)["head"]
+    merged["head"].created, merged["head"].modified = source_head.created, source_head.modified
+    merged.recalcTimestamp = False
     return _save(merged)
 
 
@@ -311,16 +319,106 @@ def _single_cmap(font: Any) -> None:
         cmap.tables = bmp[:1]
 
 
-def _snapshot(base: bytes) -> bytes:
-    """Decompile every table (glyph outlines stay packed) and pickle the result."""
-    from fontTools.ttLib import TTFont
+# --------------------------------------------------------------------------- shaping cache
+SHAPING_CACHE_SIZE = 2_000  # strings kept per face and style, then cleared (a letter shapes ~150; 0.1-10 KiB each)
+_shaped: dict[str, dict[Any, Any]] = {}  # fontkey -> key -> HarfBuzz result
+_plans: dict[str, dict[Any, Any]] = {}  # fontkey -> key -> shape_text result before the subset mapping
 
-    font = TTFont(io.BytesIO(base), recalcTimestamp=False, recalcBBoxes=False)
-    font.getGlyphOrder()
-    for tag in list(font.keys()):
-        if tag != "GlyphOrder":
-            font[tag]
-    for subtable in font["cmap"].tables:
-        subtable.ensureDecompiled()
-    font.reader = None  # everything is loaded; nothing refers back to the bytes
-    return pickle.dumps(font, protocol=pickle.HIGHEST_PROTOCOL)
+
+def _shaping_key(text: str, font_size_pt: float, params: dict[str, Any] | None) -> Any:
+    """What fpdf2's ``perform_harfbuzz_shaping`` reads of its arguments."""
+    if params is None:
+        return text, font_size_pt, None
+    features = params.get("features") or {}
+    return (text, font_size_pt, tuple(sorted(features.items())), params.get("fragment_direction"),
+            params.get("script"), params.get("language"))
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= SHAPING_CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
+_letter_font: type | None = None
+
+
+def _letter_font_class() -> type:
+    """``TTFFont`` whose HarfBuzz results are kept per process and face: labels, the company block, dates and
+    the template's words repeat from letter to letter, and shaping a string (HarfBuzz, then fpdf2's cluster
+    and glyph bookkeeping) is most of the cost of an Arabic letter. Only the per-document step (glyph ->
+    code in the document's subset) runs every time; the result is what ``TTFFont.shape_text`` returns."""
+    global _letter_font
+    if _letter_font is not None:
+        return _letter_font
+    from bisect import bisect_left
+
+    from fpdf.fonts import TTFFont
+
+    class LetterFont(TTFFont):
+        __slots__ = ()
+
+        def perform_harfbuzz_shaping(self, text: str, font_size_pt: float,
+                                     text_shaping_params: dict[str, Any] | None) -> Any:
+            cache = _shaped.setdefault(self.fontkey, {})
+            key = _shaping_key(text, font_size_pt, text_shaping_params)
+            result = cache.get(key)
+            if result is None:
+                result = super().perform_harfbuzz_shaping(text, font_size_pt, text_shaping_params)
+                _remember(cache, key, result)
+            return result
+
+        def shape_text(self, text: str, font_size_pt: float,
+                       text_shaping_params: dict[str, Any] | None) -> list[dict[str, Any]]:
+            if len(text) == 0:
+                return []
+            cache = _plans.setdefault(self.fontkey, {})
+            key = _shaping_key(text, font_size_pt, text_shaping_params)
+            plan = cache.get(key)
+            if plan is None:
+                plan = self._shape_plan(text, font_size_pt, text_shaping_params)
+                _remember(cache, key, plan)
+            subset = self.subset
+            text_info = []
+            for (gid, unicode, gname, gwidth), x_advance, y_advance, x_offset, y_offset, force in plan:
+                glyph = subset.get_glyph(glyph=gid, unicode=unicode, glyph_name=gname, glyph_width=gwidth)
+                if glyph is None:
+                    continue
+                text_info.append({"mapped_char": subset.pick_glyph(glyph), "x_advance": x_advance,
+                                  "y_advance": y_advance, "x_offset": x_offset, "y_offset": y_offset,
+                                  "force_positioning": force})
+            return text_info
+
+        def _shape_plan(self, text: str, font_size_pt: float, params: dict[str, Any] | None) -> tuple[Any, ...]:
+            """fpdf2 2.8's ``TTFFont.shape_text`` up to the subset mapping (same clusters, glyphs, positions)."""
+            glyph_infos, glyph_positions = self.perform_harfbuzz_shaping(text, font_size_pt, params)
+            cluster_list = sorted(int(gi.cluster) for gi in glyph_infos)
+
+            def cluster_of(index: int) -> int:
+                pos = bisect_left(cluster_list, index)
+                if pos == 0:
+                    return cluster_list[0]
+                if pos == len(cluster_list) or cluster_list[pos] != index:
+                    return cluster_list[pos - 1]
+                return cluster_list[pos]
+
+            cluster_mapping: dict[int, list[int]] = {}
+            for i in range(len(text)):
+                cluster_mapping.setdefault(cluster_of(i), []).append(i)
+            metrics = self.ttfont["hmtx"].metrics
+            plan = []
+            for seq, gi in enumerate(glyph_infos):
+                unicode: list[int] = []
+                if gi.cluster in cluster_mapping:
+                    unicode = [ord(text[i]) for i in cluster_mapping.pop(gi.cluster)]
+                gname = self.ttfont.getGlyphName(gi.codepoint)
+                gwidth = round(self.scale * metrics[gname][0])
+                pos = glyph_positions[seq]
+                force = (gwidth != pos.x_advance or pos.x_offset != 0 or pos.y_offset != 0
+                         or pos.y_advance != 0)
+                plan.append(((gi.codepoint, tuple(unicode), gname, gwidth), pos.x_advance, pos.y_advance,
+                             pos.x_offset, pos.y_offset, force))
+            return tuple(plan)
+
+    _letter_font = LetterFont
+    return LetterFont

@@ -21,7 +21,9 @@ else the letter's) holds for all its wrapped lines. Table columns are mirrored i
 amounts stay right-aligned so that decimal points line up.
 
 Speed: text that needs neither bidi nor a fallback font is drawn with ``FPDF.text`` at a position computed
-from the font's width table, a fraction of the cost of ``cell``; widths are memoised per document.
+from the font's width table, a fraction of the cost of ``cell``; widths are memoised per document. HarfBuzz
+results are kept per process (:mod:`dunning.letters.fontcache`), and the fonts are embedded by
+:mod:`dunning.letters.embed` rather than by fpdf2's fontTools subsetting.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from datetime import UTC, date, datetime, time
 from functools import cache
 from typing import Any
 
-from dunning.letters import fontcache
+from dunning.letters import embed, fontcache
 from dunning.letters.context import INVOICE_TABLE_MARKER, NO_INVOICE_TABLE_MARKER
 from dunning.letters.labels import LabelSet, labels_for
 
@@ -179,7 +181,7 @@ class LetterLayout:
             else:
                 self._paragraph(pdf, block.lines, size=BODY_SIZE, leading=BODY_LEADING)
                 pdf.set_y(pdf.get_y() + 2.6)
-        data = bytes(pdf.output())
+        data = bytes(pdf.output(output_producer_class=embed.producer_class()))
         return data, pdf.pages_count
 
     def _setup(self, pdf: Any) -> None:

@@ -11,14 +11,24 @@ the way the Lambda service does, using the mappings the template declares:
 * DynamoDB streams: read each shard from its iterator, apply ``FilterCriteria``, invoke in batches,
   retry from the first failed ``SequenceNumber`` up to ``MaximumRetryAttempts`` times, then send a
   failure record to the ``OnFailure`` destination queue and move on.
+
+moto has no DynamoDB TTL either. :meth:`Pollers.expire_ttl` stands in for DynamoDB's TTL process (the pollers
+stand in for the services): it deletes the items whose TTL attribute has passed and puts on their ``REMOVE``
+stream records the ``userIdentity`` DynamoDB gives TTL deletions (``Type: Service``, ``PrincipalId:
+dynamodb.amazonaws.com``; in the Lambda event ``{"type": ..., "principalId": ...}``), which filters such as the
+archive function's select on. Deletes made any other
+way carry no ``userIdentity``, as on AWS. It runs when called (tests, ``LocalStack.expire_ttl``) or, with a
+``ttl_clock``, every ``ttl_every`` seconds while polling (``dunning local up --ttl-clock-offset-days``).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +73,14 @@ def matches_pattern(pattern: Any, value: Any) -> bool:
 
 
 _ABSENT = object()
+TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}  # as Lambda's event carries it
+_TTL_IDENTITY_API = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}  # as GetRecords returns it
+
+
+@dataclass
+class TtlTable:
+    table: str  # physical name
+    attribute: str  # the TimeToLiveSpecification's AttributeName
 
 
 class Pollers:
@@ -72,7 +90,13 @@ class Pollers:
         self._sqs = session.client("sqs", **kw)
         self._lambda = session.client("lambda", **kw)
         self._streams = session.client("dynamodbstreams", **kw)
+        self._ddb = session.client("dynamodb", **kw)
+        self._region = region
         self.mappings = mappings
+        self.ttl_tables: list[TtlTable] = []
+        self.ttl_clock: Callable[[], float] | None = None  # epoch seconds "now" for the periodic TTL sweep
+        self.ttl_every = 5.0
+        self._last_sweep = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._busy = threading.Lock()
@@ -83,6 +107,7 @@ class Pollers:
         def loop() -> None:
             while not self._stop.is_set():
                 try:
+                    self._sweep_ttl_when_due()
                     worked = self.poll_once()
                 except Exception as exc:  # keep polling; surface the problem
                     self.errors.append(f"{type(exc).__name__}: {exc}")
@@ -118,9 +143,57 @@ class Pollers:
                     worked |= self._poll_stream(m)
             return worked
 
+    # ------------------------------------------------------------------ DynamoDB TTL
+    def _sweep_ttl_when_due(self) -> None:
+        if self.ttl_clock is None or time.monotonic() - self._last_sweep < self.ttl_every:
+            return
+        self._last_sweep = time.monotonic()
+        now = self.ttl_clock()
+        for t in self.ttl_tables:
+            self.expire_ttl(t.table, t.attribute, now)
+
+    def expire_ttl(self, table: str, attribute: str, now: float) -> int:
+        """Delete the items of ``table`` whose ``attribute`` (epoch seconds) is at or before ``now``, as DynamoDB's
+        TTL process does, and tag their REMOVE stream records with its ``userIdentity``. Returns how many.
+
+        Runs while no mapping polls (the records are tagged before any reader sees them). The delete is
+        conditional on the attribute, so an item updated to a later TTL meanwhile stays, as on AWS.
+        """
+        from moto.dynamodb.models import dynamodb_backends
+
+        desc = self._ddb.describe_table(TableName=table)["Table"]
+        key_names = [k["AttributeName"] for k in desc["KeySchema"]]
+        account = desc["TableArn"].split(":")[4]
+        names = {"#t": attribute, **{f"#k{i}": k for i, k in enumerate(key_names)}}
+        values = {":now": {"N": str(int(now))}}
+        expired: list[dict[str, Any]] = []
+        projection = ", ".join(f"#k{i}" for i in range(len(key_names)))
+        for page in self._ddb.get_paginator("scan").paginate(
+                TableName=table, FilterExpression="#t <= :now", ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values, ProjectionExpression=projection):
+            expired.extend(page.get("Items", []))
+        shard = dynamodb_backends[account][self._region].tables[table].stream_shard
+        deleted = 0
+        with self._busy:
+            for key in expired:
+                seen = len(shard.items) if shard is not None else 0
+                try:
+                    self._ddb.delete_item(TableName=table, Key=key, ConditionExpression="#t <= :now",
+                                          ExpressionAttributeNames={"#t": attribute},
+                                          ExpressionAttributeValues=values)
+                except self._ddb.exceptions.ConditionalCheckFailedException:
+                    continue
+                deleted += 1
+                for rec in shard.items[seen:] if shard is not None else []:
+                    if rec.record["eventName"] == "REMOVE" and rec.record["dynamodb"]["Keys"] == key:
+                        rec.record["userIdentity"] = dict(_TTL_IDENTITY_API)
+                        break
+        return deleted
+
     def _invoke(self, m: Mapping, event: dict[str, Any]) -> tuple[bool, set[str] | None]:
         """Returns (function errored, failed item ids or None when not reported)."""
-        resp = self._lambda.invoke(FunctionName=m.function_name, Payload=json.dumps(event).encode())
+        body = json.dumps(event, default=event_json_default).encode()
+        resp = self._lambda.invoke(FunctionName=m.function_name, Payload=body)
         payload = json.loads(resp["Payload"].read() or b"null")
         if resp.get("FunctionError"):
             return True, None
@@ -192,6 +265,9 @@ class Pollers:
                 rec["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
             rec.setdefault("eventSourceARN", m.source_arn)
             rec.setdefault("eventSource", "aws:dynamodb")
+            identity = rec.get("userIdentity")
+            if isinstance(identity, dict) and "Type" in identity:  # GetRecords' shape -> the Lambda event's
+                rec["userIdentity"] = {"type": identity["Type"], "principalId": identity.get("PrincipalId")}
         selected = [r for r in records if not m.filters or any(matches_pattern(f, r) for f in m.filters)]
         for start in range(0, len(selected), m.batch_size):
             batch = selected[start : start + m.batch_size]
@@ -225,3 +301,10 @@ class Pollers:
             },
         }
         self._sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+
+
+def event_json_default(value: Any) -> Any:
+    """Binary attributes (B) reach Lambda base64-encoded in the event's JSON, as the stream service sends them."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

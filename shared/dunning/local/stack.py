@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 import boto3
 
-from dunning.local.pollers import Mapping, Pollers
+from dunning.local.pollers import Mapping, Pollers, TtlTable
 from dunning.local.runtime import InProcessRuntime, install, zip_folder
 from dunning.local.translate import LOCAL_PARAMETERS, LocalTemplate, translate
 
@@ -74,6 +74,7 @@ class LocalStack:
         extra_env: dict[str, str] | None = None,
         poll: bool = True,
         progress: TextIO | None = None,
+        ttl_clock_offset_days: float | None = None,
     ) -> LocalStack:
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
@@ -145,6 +146,10 @@ class LocalStack:
         sesv2.create_email_identity(EmailIdentity=params["SenderIdentity"].split("@")[-1])
 
         pollers = Pollers(endpoint, REGION, _mappings(local, resources))
+        pollers.ttl_tables = list(_ttl_tables(local, resources).values())
+        if ttl_clock_offset_days is not None:  # DynamoDB TTL, on a clock this many days ahead
+            offset = ttl_clock_offset_days * 86400
+            pollers.ttl_clock = lambda: time.time() + offset
         if poll:
             pollers.start()
         say(f"stack ready: {len(resources)} resources, {len(local.functions)} functions running in-process")
@@ -184,6 +189,14 @@ class LocalStack:
 
     def function_name(self, logical_id: str) -> str:
         return self.resources[logical_id]
+
+    def expire_ttl(self, now: float, tables: list[str] | None = None) -> dict[str, int]:
+        """What DynamoDB's TTL process would have deleted by ``now`` (epoch seconds), in the template's tables with
+        a TimeToLiveSpecification (logical ids; default all); returns the deletions per table. The stream records
+        are delivered by the next poll (``drain()``)."""
+        ttl = _ttl_tables(self.template, self.resources)
+        return {logical: self.pollers.expire_ttl(t.table, t.attribute, now) for logical, t in ttl.items()
+                if tables is None or logical in tables}
 
 
 def _global_function_env(template_path: Path) -> dict[str, str]:
@@ -232,6 +245,16 @@ def _switch_off_moto_triggers() -> None:
         for ddb in ddb_region_backends.values():
             for table in ddb.tables.values():
                 table.lambda_event_source_mappings.clear()
+
+
+def _ttl_tables(local: LocalTemplate, resources: dict[str, str]) -> dict[str, TtlTable]:
+    """Logical id -> the table and TTL attribute of each table whose TimeToLiveSpecification is enabled."""
+    out = {}
+    for logical, resource in local.cloudformation["Resources"].items():
+        spec = resource.get("Properties", {}).get("TimeToLiveSpecification") or {}
+        if resource["Type"] == "AWS::DynamoDB::Table" and spec.get("Enabled") and logical in resources:
+            out[logical] = TtlTable(resources[logical], spec["AttributeName"])
+    return out
 
 
 def _mappings(local: LocalTemplate, resources: dict[str, str]) -> list[Mapping]:

@@ -9,7 +9,7 @@ import zlib
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dunning.models.common import Frozen
 
@@ -106,9 +106,24 @@ class Contact(BaseModel):
     ses_message_id: str | None = None
     pages: int | None = None
     printed_at: datetime | None = None
+    # The collections run whose print extract takes this letter (set by the run for its printed letters,
+    # found through the run's batch results); other letters go through the print queue index.
+    print_run: str | None = None
+    # Epoch seconds after which DynamoDB's TTL deletes the item (created_at + ContactRetentionDays); the
+    # deletion's stream record is archived to S3 (dunning.archive). Set by ContactsRepository.create_new.
+    ttl: int | None = None
     # Merge data captured when the contact was created (JSON: person, premise, account view), so the
     # letter or email shows the facts the decision was made on and needs no further reads to produce.
     snapshot: str | None = None
+
+    @field_validator("snapshot", mode="before")
+    @classmethod
+    def _snapshot_from_binary(cls, value: Any) -> Any:
+        """DynamoDB keeps the compressed snapshot as a Binary attribute (a third smaller than base64)."""
+        raw = getattr(value, "value", value)
+        if isinstance(raw, bytes | bytearray):
+            return _COMPRESSED + base64.b64encode(bytes(raw)).decode("ascii")
+        return value
 
     @property
     def type_key(self) -> str:
@@ -125,6 +140,11 @@ class Contact(BaseModel):
 
 
 _COMPRESSED = "z1:"
+
+
+def snapshot_bytes(snapshot: str) -> bytes | None:
+    """The compressed bytes of a packed snapshot (how it is stored), or None for a plain JSON one."""
+    return base64.b64decode(snapshot[len(_COMPRESSED):]) if snapshot.startswith(_COMPRESSED) else None
 
 
 def pack_snapshot(text: str) -> str:

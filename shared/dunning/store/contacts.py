@@ -9,14 +9,22 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dunning.aws import StoreError, client
-from dunning.models.contacts import Contact, ContactStatus, StatusChange
+from dunning.models.contacts import Contact, ContactStatus, StatusChange, snapshot_bytes
 from dunning.store import dynamo
 
 PRINT_PENDING = "PENDING"
+DEFAULT_RETENTION_DAYS = 90  # the template's ContactRetentionDays default; functions pass Settings' value
 
 
 def contact_item(contact: Contact) -> dict[str, Any]:
-    item: dict[str, Any] = dynamo.jsonable(contact.model_dump(mode="json", exclude_none=True))
+    """The stored form: no empty optional text, the compressed snapshot as Binary. A contact's item size is
+    what every write of it costs (1 WRU per started KB), so a run letter is kept near 1 KB."""
+    item: dict[str, Any] = dynamo.jsonable(contact.model_dump(mode="json", exclude_none=True, exclude={"snapshot"}))
+    for key in ("note", "reason"):
+        if item.get(key) == "":
+            del item[key]
+    if contact.snapshot:
+        item["snapshot"] = snapshot_bytes(contact.snapshot) or contact.snapshot
     return item
 
 
@@ -24,22 +32,31 @@ def item_contact(item: dict[str, Any]) -> Contact:
     return Contact.model_validate(item)
 
 
+def expires_at(created_at: datetime, retention_days: int) -> int:
+    """The contact item's ``ttl``: epoch seconds ``retention_days`` after it was created."""
+    return int(created_at.timestamp()) + retention_days * 86400
+
+
 class ContactsRepository:
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, *, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self.table = table
+        self.retention_days = retention_days
 
     def create_new(self, contacts: Iterable[Contact]) -> list[Contact]:
         """Insert contacts whose id does not exist yet; returns the ones inserted.
 
         Ids are deterministic, so a re-run or a redelivered event finds its contacts already there.
         Existing ids are found with one BatchGetItem per 100; new items go out 25 per BatchWriteItem.
+        Each new item gets its ``ttl`` (created_at + the retention), after which DynamoDB deletes it and the
+        archive function keeps it in S3.
         """
         wanted = {c.contact_id: c for c in contacts}
         if not wanted:
             return []
         existing = {i["contact_id"] for i in dynamo.batch_get(self.table, [{"contact_id": cid} for cid in wanted],
                                                               projection="contact_id")}
-        new = [c for cid, c in wanted.items() if cid not in existing]
+        new = [c if c.ttl is not None else c.model_copy(update={"ttl": expires_at(c.created_at, self.retention_days)})
+               for cid, c in wanted.items() if cid not in existing]
         dynamo.batch_write(self.table, (contact_item(c) for c in new))
         return new
 
@@ -59,16 +76,42 @@ class ContactsRepository:
     def all(self) -> Iterator[Contact]:
         return (item_contact(i) for i in dynamo.scan(self.table))
 
-    def pending_letters_of(self, source_ref: str) -> int:
-        """How many letters a run (or event) created that are not rendered yet."""
-        items = dynamo.query(self.table, IndexName="by_source", KeyConditionExpression="source_ref = :s",
-                             ExpressionAttributeValues={":s": {"S": source_ref}})
-        return sum(1 for i in items if i.get("action") == "letter" and i.get("status") == "pending")
+    def get_many(self, ids: list[str]) -> list[Contact]:
+        """Full contacts by id (BatchGetItem, 100 a call); ids that do not exist are left out."""
+        return self._full(ids)
 
-    def print_queue(self) -> list[Contact]:
+    def letter_states(self, ids: list[str]) -> list[dict[str, Any]]:
+        """``contact_id``, ``status``, ``language`` and ``created_at`` of the given contacts: BatchGetItem with a
+        projection, 100 keys a call (what the print extract needs to wait for and to plan)."""
+        return dynamo.batch_get(self.table, [{"contact_id": i} for i in ids],
+                                projection="contact_id, #s, #l, created_at", names={"#s": "status", "#l": "language"})
+
+    def print_queue_ids(self) -> list[str]:
+        """Letters queued for the next print extract (outside a run's own letters: user, event, rule and
+        plug-in letters, email fallbacks, reprints, letters a run's extract left behind). The index is sparse
+        and KEYS_ONLY."""
         keys = dynamo.query(self.table, IndexName="print_queue", KeyConditionExpression="print_queue = :p",
                             ExpressionAttributeValues={":p": {"S": PRINT_PENDING}})
-        return self._full([k["contact_id"] for k in keys])
+        return [k["contact_id"] for k in keys]
+
+    def queue_for_print(self, ids: Iterable[str]) -> int:
+        """Put letters in the print queue (a run's letters its own extract could not take). One UpdateItem
+        each, only on that rare path; a letter that is gone or already printed or failed is left alone."""
+        queued = 0
+        for contact_id in ids:
+            try:
+                client("dynamodb").update_item(
+                    TableName=self.table, Key={"contact_id": {"S": contact_id}},
+                    UpdateExpression="SET print_queue = :p",
+                    ConditionExpression="attribute_exists(contact_id) AND #s IN (:pending, :rendered)",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues=dynamo.to_av({":p": PRINT_PENDING, ":pending": "pending",
+                                                            ":rendered": "rendered"}))
+                queued += 1
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise StoreError(f"UpdateItem on {self.table} failed: {exc}") from exc
+        return queued
 
     def set_status(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import time
@@ -25,7 +26,10 @@ def to_av(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def from_av(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deser.deserialize(v)) for k, v in item.items()}
+    """Plain values from AttributeValues, as the low-level API returns them or as a Lambda event carries them
+    (stream images: Binary values arrive base64-encoded)."""
+    return {k: _plain(_deser.deserialize({"B": base64.b64decode(v["B"])} if isinstance(v.get("B"), str) else v))
+            for k, v in item.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -49,8 +53,10 @@ def _backoff(attempt: int) -> None:
     time.sleep(min(2.0, 0.05 * 2**attempt) * random.random())  # full jitter
 
 
-def batch_get(table: str, keys: list[dict[str, Any]], *, projection: str | None = None) -> list[dict[str, Any]]:
-    """BatchGetItem in chunks of 100, retrying unprocessed keys with backoff. Returns plain items."""
+def batch_get(table: str, keys: list[dict[str, Any]], *, projection: str | None = None,
+              names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """BatchGetItem in chunks of 100, retrying unprocessed keys with backoff. Returns plain items.
+    ``names`` are the ExpressionAttributeNames of the projection (for reserved words such as ``status``)."""
     ddb = client("dynamodb")
     out: list[dict[str, Any]] = []
     unique = list({json.dumps(k, sort_keys=True): k for k in keys}.values())
@@ -58,6 +64,8 @@ def batch_get(table: str, keys: list[dict[str, Any]], *, projection: str | None 
         request: dict[str, Any] = {"Keys": [to_av(k) for k in unique[start : start + MAX_BATCH_GET]]}
         if projection:
             request["ProjectionExpression"] = projection
+        if names:
+            request["ExpressionAttributeNames"] = names
         pending = {table: request}
         for attempt in range(10):
             try:

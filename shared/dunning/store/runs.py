@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -12,8 +13,22 @@ from dunning.aws import StoreError, client
 from dunning.store import dynamo
 
 LOCK_TTL = timedelta(hours=6)
-HISTORY_CHUNK = 250  # decisions per history item (~70 KB)
+HISTORY_CHUNK = 500  # decisions per history item: ~145 KB of JSON, ~15 KB compressed
 HISTORY_SHARDS = 16  # partition keys per hierarchy
+
+
+def pack_decisions(decisions: list[dict[str, Any]]) -> bytes:
+    """History decisions as zlib-compressed JSON: the entries repeat the same keys and reasons, so they
+    shrink ~8x, and a history item's size is what it costs to write (WRU) and to keep (storage + PITR)."""
+    return zlib.compress(json.dumps(decisions, default=str, separators=(",", ":")).encode("utf-8"), 6)
+
+
+def unpack_decisions(item: dict[str, Any]) -> list[dict[str, Any]]:
+    if "decisions_z" in item:
+        raw = item["decisions_z"]
+        data: list[dict[str, Any]] = json.loads(zlib.decompress(getattr(raw, "value", raw)))
+        return data
+    return list(json.loads(item["decisions"]))  # items written before compression
 
 
 class RunAlreadyActive(Exception):
@@ -87,8 +102,9 @@ class RunsRepository:
     # ------------------------------------------------------------------ process history
     def put_history(self, run_id: str, as_of: date, batch: int, by_hierarchy: dict[str, list[dict[str, Any]]],
                     retention_days: dict[str, int], now: datetime | None = None) -> int:
-        """The batch's decisions, at most HISTORY_CHUNK per item (well under DynamoDB's 400 KB), spread over
-        HISTORY_SHARDS partition keys per hierarchy so a big run does not hammer one key. Expires via TTL."""
+        """The batch's decisions, at most HISTORY_CHUNK per item (compressed, well under DynamoDB's 400 KB),
+        spread over HISTORY_SHARDS partition keys per hierarchy so a big run does not hammer one key. Expires
+        via TTL."""
         now = now or datetime.now(UTC)
         items = []
         for hierarchy, decisions in by_hierarchy.items():
@@ -98,7 +114,7 @@ class RunsRepository:
                 items.append({"pk": f"HIST#{hierarchy}#{shard:02d}",
                               "sk": f"{as_of.isoformat()}#{run_id}#{batch:06d}#{chunk_no:03d}",
                               "as_of": as_of.isoformat(), "run_id": run_id, "ttl": ttl,
-                              "decisions": json.dumps(decisions[start : start + HISTORY_CHUNK], default=str)})
+                              "decisions_z": pack_decisions(decisions[start : start + HISTORY_CHUNK])})
         return dynamo.batch_write(self.table, items)
 
     def history(self, hierarchy: str, since: date | None = None) -> list[dict[str, Any]]:
@@ -112,7 +128,7 @@ class RunsRepository:
             for item in dynamo.query(self.table, KeyConditionExpression=cond, ExpressionAttributeValues=values):
                 if int(item.get("ttl", now + 1)) < now:
                     continue  # expired but not yet removed by TTL
-                for d in json.loads(item["decisions"]):
+                for d in unpack_decisions(item):
                     out.append({"as_of": item["as_of"], "run_id": item["run_id"], "_sk": item["sk"], **d})
         out.sort(key=lambda d: d.pop("_sk"))
         return out

@@ -1,0 +1,25 @@
+"""Collections run, print extract: one shard of the plan (one Map iteration) - fetch its letters' PDFs
+concurrently, merge them with a CSV manifest for the print vendor, mark the letters printed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dunning.observability import MetricUnit, logger, metrics, tracer
+from dunning.print_extract import ExtractDeps, ShardInput, build_planned_shard
+from dunning.settings import Settings
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=ShardInput)
+def handler(event: ShardInput, context: LambdaContext) -> dict[str, Any]:
+    settings = Settings.from_env()
+    logger.append_keys(run_id=event.run_id, language=event.language, shard=event.shard)
+    result = build_planned_shard(event, ExtractDeps.from_settings(settings))
+    metrics.add_metric(name="LettersExtracted", unit=MetricUnit.Count, value=result["letters"])
+    return result
