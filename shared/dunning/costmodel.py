@@ -76,6 +76,11 @@ class Assumptions:
         "sesv2.SendEmail": 60, "sqs.SendMessage": 10, "states.StartExecution": 30,
     })
     default_latency_ms: float = 20
+    # calls a function makes several at a time: their latency overlaps (the print-extract shard reads its PDFs
+    # with a pool of FETCH_WORKERS = 16, dunning.print_extract)
+    io_concurrency: Mapping[str, float] = field(default_factory=lambda: {
+        "PrintExtractShardFunction/s3.GetObject": 16,
+    })
     lambda_overhead_ms: float = 2.0  # runtime + Powertools per invocation (billed, outside the handler CPU)
     express_child_memory_gb: float = 0.064  # Express executions are billed in 64 MB steps; a child holds one batch
     xray_sampling_share: float = 0.05  # default rule: 1 request/s reservoir + 5% of the rest
@@ -189,6 +194,7 @@ def cpu_scale(memory_mb: int, assumptions: Assumptions) -> float:
 def lambda_ms(function: str, unit: Unit, memory_mb: int, assumptions: Assumptions) -> float:
     """Modelled AWS duration (ms) one unit adds to ``function``: CPU scaled to its vCPU share + call latency."""
     io = sum(n * assumptions.latency_ms.get(op, assumptions.default_latency_ms)
+             / assumptions.io_concurrency.get(f"{function}/{op}", 1.0)
              for op, n in unit.calls.get(function, {}).items())
     return unit.cpu_ms.get(function, 0.0) * cpu_scale(memory_mb, assumptions) + io
 

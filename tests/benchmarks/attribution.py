@@ -89,7 +89,7 @@ def profile(rounds: Sequence[Any], print_attempts: float, assumptions: Assumptio
         elif c.service == "s3":
             if c.operation == "PutObject":
                 u.s3_put += 1
-                if c.resource == "LettersBucket" and c.function == "PrintExtractFunction":
+                if c.resource == "LettersBucket" and c.function.startswith("PrintExtract"):
                     units["letter"].s3_bytes_print += c.bytes_out  # merged files grow with the letters
                     u.s3_put_print += 1
                 elif c.resource == "LettersBucket":

@@ -50,5 +50,6 @@ def test_cost_model(report, local_rounds, letters_bench, inproc_steps):
         "```",
     ])
     report.measured["profile"] = prof.to_dict()
+    report.measured["cost_lines"] = [{"item": line.item, "usd": line.usd} for line in ours.lines if not line.excluded]
     report.measured["cost"] = {"ours": ours.total, "naive": naive.total, "ses": ours.excluded,
                                "print_attempts": attempts}

@@ -116,3 +116,20 @@ def test_cli(tmp_path, capsys):
     assert data["naive"]["total"] > data["batched (this design)"]["total"]
     with pytest.raises(SystemExit):
         main(["--help"])
+
+
+def test_the_modelled_read_concurrency_of_the_print_extract_is_the_code_s():
+    from dunning.costmodel import Assumptions
+    from dunning.print_extract import FETCH_WORKERS
+
+    assert Assumptions().io_concurrency["PrintExtractShardFunction/s3.GetObject"] == FETCH_WORKERS
+
+
+def test_overlapping_calls_cost_their_latency_once_per_pool():
+    from dunning.costmodel import Assumptions, Unit, lambda_ms
+
+    unit = Unit(calls={"PrintExtractShardFunction": {"s3.GetObject": 16.0}})
+    a = Assumptions()
+    assert lambda_ms("PrintExtractShardFunction", unit, 2048, a) == a.latency_ms["s3.GetObject"]
+    assert lambda_ms("RenderLetterFunction", Unit(calls={"RenderLetterFunction": {"s3.GetObject": 16.0}}), 1024,
+                     a) == 16 * a.latency_ms["s3.GetObject"]
