@@ -300,3 +300,11 @@ def requeue_unprinted(deps: ExtractDeps, run_id: str) -> int:
     queued = queue_for_print(deps.contacts, left) if left else 0
     logger.info("run letters queued for the next print extract", extra={"letters": queued})
     return queued
+
+
+def extract_files(print_result: dict[str, Any]) -> list[str]:
+    """The files of an extract: a manual extract lists them itself; a run's lists them per built shard
+    (``print.extracted`` of the run's output)."""
+    if print_result.get("files"):
+        return list(print_result["files"])
+    return [f for shard in print_result.get("extracted") or [] for f in shard.get("files", [])]

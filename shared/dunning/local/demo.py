@@ -35,6 +35,7 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
     from dunning.cli.main import wait_for_run
     from dunning.cli.target import Target
     from dunning.config_loader import load_config_dir
+    from dunning.print_extract import extract_files
     from dunning.store.blobs import Blobs
     from dunning.store.contacts import ContactsRepository
 
@@ -95,9 +96,10 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
             sent = by_message.get(m.id)
             name = f"{sent.account_id}_{sent.language}_{sent.contact_id}" if sent else m.id
             (out / "emails" / f"{name}.eml").write_text(m.raw_data, encoding="utf-8")
-        if extract.get("files"):
+        files = extract_files(extract)
+        if files:
             (out / "print").mkdir()
-            for key in extract["files"]:
+            for key in files:
                 (out / "print" / Path(key).name).write_bytes(letters.get_bytes(key))
         (out / "contacts.json").write_text(json.dumps([c.model_dump(mode="json") for c in contacts], indent=2,
                                                       ensure_ascii=False), encoding="utf-8")
@@ -117,8 +119,8 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
         _say(f"contacts: {len(contacts)} in total  " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
         _say(f"letters:  {n_letters} PDF  -> {out}/letters/")
         _say(f"emails:   {len(emails)} .eml -> {out}/emails/")
-        if extract.get("files"):
-            _say(f"print:    {extract['letters']} letters in {len(extract['files'])} files -> {out}/print/")
+        if files:
+            _say(f"print:    {extract.get('letters', 0)} letters in {len(files)} files -> {out}/print/")
         _say(f"summary:  {out}/run-summary.json, {out}/contacts.json; function logs in {out}/logs/")
         if dlq:
             _say(f"dead-letter queue: {dlq} event(s) failed repeatedly - see {out}/logs/functions.log")
