@@ -58,5 +58,8 @@ def record_handler(record: DynamoDBRecord) -> None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
     _warm_up_once()
-    return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                         context=context))
+    response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+    logger.info("letters rendered", extra={"records": len(event.get("Records", [])),
+                                           "failed": len(response["batchItemFailures"])})
+    return dict(response)

@@ -55,7 +55,8 @@ class Prices:
     s3_storage_gb_month: float = 0.023  # S3 Standard, first 50 TB
     s3_glacier_ir_gb_month: float = 0.004  # S3 Glacier Instant Retrieval (print extracts after 30 days)
     s3_deep_archive_gb_month: float = 0.00099  # S3 Glacier Deep Archive (print extracts after a year)
-    s3_transition_request: float = 0.02 / 1000  # lifecycle transition into Glacier IR (Deep Archive: $0.05/1000)
+    s3_transition_glacier_ir: float = 0.02 / 1000  # lifecycle transition request into Glacier IR, per object
+    s3_transition_deep_archive: float = 0.05 / 1000  # lifecycle transition request into Deep Archive, per object
     logs_ingest_gb: float = 0.50  # CloudWatch Logs, standard ingestion
     logs_storage_gb_month: float = 0.03
     xray_trace: float = 5.00 / 1e6  # traces recorded (Tracing: Active)
@@ -84,7 +85,9 @@ class Assumptions:
     lambda_overhead_ms: float = 2.0  # runtime + Powertools per invocation (billed, outside the handler CPU)
     express_child_memory_gb: float = 0.064  # Express executions are billed in 64 MB steps; a child holds one batch
     xray_sampling_share: float = 0.05  # default rule: 1 request/s reservoir + 5% of the rest
-    letters_retention_months: float = 12.0  # LetterRetentionDays default 365 (lifecycle on letters/)
+    # LetterRetentionDays default 90 (lifecycle on letters/): a working window; the print files are the long-term
+    # record (print_retention_months) and an older letter is cut out of its print file
+    letters_retention_months: float = 3.0
     print_standard_months: float = 1.0  # print/ objects move to Glacier Instant Retrieval after 30 days,
     print_glacier_ir_months: float = 11.0  # then to Glacier Deep Archive after a year
     print_retention_months: float = 84.0  # PrintRetentionDays default 2557: the printed letters, seven years
@@ -252,8 +255,8 @@ def estimate(profile: Profile, accounts: int = 1_000_000, acting_share: float = 
               p.s3_glacier_ir_gb_month),
         _line("S3 Glacier Deep Archive: print files, after a year", gb_month_deep, "GB-month",
               p.s3_deep_archive_gb_month),
-        _line("S3 lifecycle transitions (print files: two each)", 2 * print_files, "requests",
-              p.s3_transition_request * 1.75),
+        _line("S3 lifecycle transitions (each print file: to Glacier IR, then to Deep Archive)", print_files,
+              "files", p.s3_transition_glacier_ir + p.s3_transition_deep_archive),
         _line("CloudWatch Logs ingestion + 1 month storage", log_gb, "GB",
               p.logs_ingest_gb + p.logs_storage_gb_month * a.logs_retention_months),
         _line("X-Ray traces (sampled)", invocations * a.xray_sampling_share, "traces", p.xray_trace),

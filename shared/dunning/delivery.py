@@ -132,7 +132,8 @@ def _render(contact: Contact, deps: DeliveryDeps, now: datetime, only_from: list
     # the creation snapshot has done its job (the PDF shows it); dropping it keeps the stored contact small
     deps.contacts.set_status(contact.contact_id, "rendered", fields=fields, only_from=only_from, now=now,
                              reason=reason, remove=["snapshot"])
-    logger.info("letter rendered", extra={"contact_id": contact.contact_id, "pages": rendered.pages,
+    # one line per letter only at DEBUG: the contact itself records the outcome, the handler logs the batch
+    logger.debug("letter rendered", extra={"contact_id": contact.contact_id, "pages": rendered.pages,
                                           "bytes": len(rendered.pdf)})
     return {"contact_id": contact.contact_id, "status": "rendered", "s3_key": key, "pages": rendered.pages}
 

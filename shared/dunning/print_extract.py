@@ -13,7 +13,8 @@ A run's extract has two steps (``infra/statemachines/collections_run.asl.json``)
   to the runs bucket, and the state machine carries only their keys.
 * :func:`build_planned_shard` (PrintExtractShardFunction), one per shard in a Map: reads the shard's contacts,
   fetches their PDFs concurrently, merges them, writes the files and marks the letters printed (whole-item
-  puts, 25 a call).
+  puts, 25 a call), each with its place in the merged PDF (``print_file``, ``print_first_page``): after
+  ``LetterRetentionDays`` the letter is cut out of that file (:mod:`dunning.letters.retrieve`).
 
 :func:`run_print_extract` plans and builds in one process (``dunning letters extract``).
 """
@@ -175,7 +176,7 @@ def build_shard(deps: ExtractDeps, *, contact_ids: Sequence[str], language: str,
 
     Only letters still ``rendered`` are taken, plus the ones this same extract already marked printed: a
     retried shard writes the same files again and marks nothing twice."""
-    from dunning.letters.extract import PrintItem, build_shard_files
+    from dunning.letters.extract import PrintItem, build_shard_extract
 
     now = now or datetime.now(UTC)
     reason = f"print extract {prefix}"
@@ -192,12 +193,19 @@ def build_shard(deps: ExtractDeps, *, contact_ids: Sequence[str], language: str,
         name, lines = recipient_of(c, persons)
         items.append(PrintItem(contact_id=c.contact_id, language=c.language, template_code=c.template_code or "",
                                recipient_name=name, address_lines=lines, pdf=pdf, pages=c.pages or 0))
-    files = build_shard_files(items, language, shard)
+    built = build_shard_extract(items, language, shard)
+    files = built.files
     for f in files:
         deps.letters.put_bytes(prefix + f.name, f.content, f.content_type)
     change = StatusChange(status="printed", at=now, reason=reason)
-    printed = [c.model_copy(update={"status": "printed", "printed_at": now, "history": [*c.history, change]})
-               for c in letters if c.status == "rendered"]
+    # each letter's place in the merged PDF, from the merge itself (the manifest's first_page and pages): the
+    # print file is the letter's long-term record once its own PDF expires (dunning.letters.retrieve)
+    placed = {p.contact_id: p for p in built.placements}
+    printed = [c.model_copy(update={
+        "status": "printed", "printed_at": now, "history": [*c.history, change], "print_file": prefix + built.pdf_name,
+        "print_first_page": placed[c.contact_id].first_page,
+        "print_pages": None if placed[c.contact_id].pages == c.pages else placed[c.contact_id].pages})
+        for c in letters if c.status == "rendered"]
     # whole-item puts, 25 per call: the items were just read in full, and a rendered letter changes only through
     # an extract (a reprint renders it again and puts it in the queue); the put drops it from the print queue
     dynamo.batch_write(deps.contacts.table, (contact_item(c) for c in printed))

@@ -44,7 +44,6 @@ class LocalRound:
     status: str = ""
     contacts: list[dict[str, Any]] = field(default_factory=list)
     letter_sizes: list[int] = field(default_factory=list)
-    gsi_count: dict[str, int] = field(default_factory=dict)
     memory_mb: dict[str, int] = field(default_factory=dict)
     timeout_s: dict[str, int] = field(default_factory=dict)
     stream_mappings: list[dict[str, Any]] = field(default_factory=list)
@@ -71,17 +70,10 @@ def _template_extra(stack: Any, out: LocalRound) -> None:
                                         "source": json.dumps(p.get("EventSourceArn"))})
 
 
-def _template_facts(stack: Any) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, str]]]:
-    """GSIs per table, MemorySize and environment per function, from the deployed (translated) template."""
+def _template_facts(stack: Any) -> tuple[dict[str, int], dict[str, dict[str, str]]]:
+    """MemorySize and environment per function, from the deployed (translated) template. (Index writes are
+    metered per call: tests/benchmarks/ddbmeter.py.)"""
     resources = stack.template.cloudformation["Resources"]
-    # "T": indexes that copy whole items (projection ALL); "T:small": KEYS_ONLY / INCLUDE indexes
-    gsis: dict[str, int] = {}
-    for k, v in resources.items():
-        if v["Type"] != "AWS::DynamoDB::Table":
-            continue
-        indexes = v["Properties"].get("GlobalSecondaryIndexes", [])
-        full = sum(1 for i in indexes if i.get("Projection", {}).get("ProjectionType") == "ALL")
-        gsis[k], gsis[f"{k}:small"] = full, len(indexes) - full
     memory = {}
     env = {}
     for k, v in resources.items():
@@ -90,7 +82,7 @@ def _template_facts(stack: Any) -> tuple[dict[str, int], dict[str, int], dict[st
             env[k] = {name: str(value) for name, value in
                       v["Properties"].get("Environment", {}).get("Variables", {}).items()
                       if isinstance(value, str | int | float)}
-    return gsis, memory, env
+    return memory, env
 
 
 def history(stack: Any, arn: str) -> list[dict[str, Any]]:
@@ -153,7 +145,7 @@ def local_round(data: Dataset, queue_data: Dataset | None = None) -> LocalRound:
     out.stack_start_s = time.perf_counter() - t
     counter = AwsCallCounter(stack).install()
     try:
-        out.gsi_count, out.memory_mb, out.settings_env = _template_facts(stack)
+        out.memory_mb, out.settings_env = _template_facts(stack)
         _template_extra(stack, out)
         with counter.window() as load:
             t = time.perf_counter()

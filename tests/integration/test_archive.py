@@ -127,3 +127,19 @@ def test_the_cli_lists_an_accounts_archived_contacts(stack, expired, capsys):
     assert json.loads(capsys.readouterr().out) == []
     assert cli(["--endpoint-url", stack.endpoint, "contacts", "archived", "--account", "NOBODY"]) == 0
     assert "no archived contacts" in capsys.readouterr().out
+
+
+def test_an_archived_letter_whose_own_pdf_expired_comes_back_with_its_account(stack, expired, tmp_path, capsys):
+    archived = {line["contact_id"]: line for line in expired.lines}
+    c = next(c for cid, c in expired.before.items() if cid in archived and c.get("print_file"))
+    assert archived[c["contact_id"]]["print_file"] == c["print_file"]
+    bucket, s3 = stack.outputs["LettersBucketName"], stack.client("s3")
+    s3.delete_object(Bucket=bucket, Key=c["s3_key"])  # as the letters/ lifecycle does after LetterRetentionDays
+    base = ["--endpoint-url", stack.endpoint, "letters", "get", c["contact_id"], "-o", str(tmp_path / "l.pdf")]
+    capsys.readouterr()
+    assert cli(base) == 2
+    assert "--account" in capsys.readouterr().err
+    assert cli([*base, "--account", c["account_id"], "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert (got["source"], got["key"]) == ("print", f"s3://{bucket}/{c['print_file']}")
+    assert (tmp_path / "l.pdf").read_bytes().startswith(b"%PDF") and got["pages"] == c["pages"]

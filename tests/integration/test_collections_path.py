@@ -124,3 +124,54 @@ def test_the_run_ends_with_a_print_extract_per_language_with_its_manifest(stack,
     assert "run" in sources and sources - {"run"}, sources
     assert all(c.get("print_run") == summary["run_id"] for c in in_extract if c["source"] == "run")
     assert not [c for c in contacts(stack) if c.get("print_queue") and c["status"] == "printed"]
+
+
+def test_a_letter_whose_own_pdf_expired_comes_back_from_its_print_file_through_the_cli(
+        stack, first_run, tmp_path, capsys):
+    import csv
+    import io
+    import urllib.request
+
+    from pypdf import PdfReader
+
+    from dunning.cli.main import main as cli
+
+    summary = json.loads(first_run["output"])
+    prefix = f"print/{DEMO_AS_OF.isoformat()}/{summary['run_id']}/"
+    bucket, s3 = stack.outputs["LettersBucketName"], stack.client("s3")
+    in_extract = [c for c in contacts(stack)
+                  if any(h["status"] == "printed" and h["reason"] == f"print extract {prefix}" for h in c["history"])]
+    # each printed letter records its print file and first page: the manifest's place of it
+    for lang in {c["language"] for c in in_extract}:
+        body = s3.get_object(Bucket=bucket, Key=f"{prefix}{lang}-000.csv")["Body"].read().decode("utf-8")
+        places = {r["contact_id"]: (int(r["first_page"]), int(r["pages"])) for r in csv.DictReader(io.StringIO(body))}
+        for c in (c for c in in_extract if c["language"] == lang):
+            assert c["print_file"] == f"{prefix}{lang}-000.pdf"
+            assert (c["print_first_page"], c["print_pages"] or c["pages"]) == places[c["contact_id"]]
+
+    def text(pdf: bytes) -> list[str]:
+        return [p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages]
+
+    # the later of a language's letters (not on page 1), its own PDF deleted as the letters/ lifecycle does
+    chosen = max(in_extract, key=lambda c: c["print_first_page"])
+    assert chosen["print_first_page"] > 1
+    original = s3.get_object(Bucket=bucket, Key=chosen["s3_key"])["Body"].read()
+    s3.delete_object(Bucket=bucket, Key=chosen["s3_key"])
+    base = ["--endpoint-url", stack.endpoint, "letters"]
+    out = tmp_path / "letter.pdf"
+    capsys.readouterr()
+    assert cli([*base, "get", chosen["contact_id"], "-o", str(out), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert (got["source"], got["key"]) == ("print", f"s3://{bucket}/{chosen['print_file']}")
+    assert text(out.read_bytes()) == text(original)
+
+    assert cli([*base, "url", chosen["contact_id"], "--json"]) == 0
+    link = json.loads(capsys.readouterr().out)
+    assert (link["source"], link["key"]) == ("print", f"letters/retrieved/{chosen['contact_id']}.pdf")
+    with urllib.request.urlopen(link["url"], timeout=10) as resp:  # the local stack serves the presigned URL
+        assert text(resp.read()) == text(original)
+    assert cli([*base, "url", chosen["contact_id"]]) == 0
+    assert "cut out of its print file" in capsys.readouterr().out
+
+    assert cli([*base, "get", "c-nobody", "-o", str(out)]) == 2
+    assert "--account" in capsys.readouterr().err

@@ -389,26 +389,63 @@ def cmd_contacts_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _letter_contact(args: argparse.Namespace, repos: Any) -> Any:
+    from dunning.letters.retrieve import find_letter_contact
+
+    return find_letter_contact(repos.contacts, repos.blobs, args.contact_id, args.account)
+
+
+def _restore_print_file(args: argparse.Namespace, repos: Any, needed: Any) -> int:
+    """A letter only in a print file in Deep Archive: ask for a restore with --restore, else say how."""
+    from dunning.letters.retrieve import RESTORE_DAYS
+
+    if not args.restore:
+        return fail(f"{needed}" + ("" if needed.in_progress else
+                                   f"; run again with --restore to restore it for {RESTORE_DAYS} days, then once "
+                                   "more when it is ready"))
+    started = repos.letters.restore(needed.key, RESTORE_DAYS, args.tier)
+    emit(args, {"contact_id": args.contact_id, "restore": "requested" if started else "in progress",
+                "print_file": f"s3://{repos.letters.bucket}/{needed.key}", "tier": args.tier, "days": RESTORE_DAYS},
+         lambda d: f"the letter of {d['contact_id']} is in {d['print_file']} ({needed.storage_class}): restore "
+         + ("requested" if started else "already in progress")
+         + f" ({d['tier']}: {'within 12 hours' if d['tier'] == 'Standard' else 'within 48 hours'}, readable for "
+         f"{d['days']} days); run this command again then - nothing is written yet")
+    return 0
+
+
 def cmd_letters_get(args: argparse.Namespace) -> int:
+    from dunning.letters.retrieve import LetterError, RestoreNeeded, letter_pdf
+
     repos = _repos(_target(args))
-    contact = repos.contacts.get(args.contact_id)
-    if contact is None:
-        return fail(f"no contact {args.contact_id}")
-    if not contact.s3_key:
-        why = f": {contact.reason}" if contact.reason else ""
-        return fail(f"contact {args.contact_id} has no letter (status {contact.status}{why})")
-    Path(args.output).write_bytes(repos.letters.get_bytes(contact.s3_key))
-    print(f"wrote {args.output} ({contact.pages} page(s))")
+    try:
+        letter = letter_pdf(_letter_contact(args, repos), repos.letters)
+    except RestoreNeeded as exc:
+        return _restore_print_file(args, repos, exc)
+    except LetterError as exc:
+        return fail(str(exc))
+    Path(args.output).write_bytes(letter.pdf)
+    emit(args, {"contact_id": letter.contact_id, "output": args.output, "pages": letter.pages,
+                "source": letter.source, "key": f"s3://{repos.letters.bucket}/{letter.key}"},
+         lambda d: f"wrote {d['output']} ({d['pages']} page(s))" + (
+             "" if d["source"] == "letter" else
+             f", cut out of its print file {d['key']}" if d["source"] == "print" else
+             f", from {d['key']} (cut out of its print file earlier): its own PDF has expired"))
     return 0
 
 
 def cmd_letters_url(args: argparse.Namespace) -> int:
+    from dunning.letters.retrieve import LetterError, RestoreNeeded, letter_link
+
     repos = _repos(_target(args))
-    contact = repos.contacts.get(args.contact_id)
-    if contact is None or not contact.s3_key:
-        return fail(f"no rendered letter for contact {args.contact_id}")
-    emit(args, {"url": repos.letters.presign(contact.s3_key, args.expires), "expires_in": args.expires},
-         lambda d: d["url"])
+    try:
+        link = letter_link(_letter_contact(args, repos), repos.letters, args.expires)
+    except RestoreNeeded as exc:
+        return _restore_print_file(args, repos, exc)
+    except LetterError as exc:
+        return fail(str(exc))
+    emit(args, {"url": link.url, "expires_in": args.expires, "key": link.key, "source": link.source},
+         lambda d: d["url"] if d["source"] == "letter" else
+         f"{d['url']}\n(its own PDF has expired: this links to a copy cut out of its print file, {d['key']})")
     return 0
 
 
@@ -537,12 +574,21 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--request-id", help="idempotency key (default: random)")
 
     letters = sub.add_parser("letters", help="letters").add_subparsers(dest="sub", required=True)
-    lg = add(letters, "get", cmd_letters_get, "download a contact's letter PDF")
+    lg = add(letters, "get", cmd_letters_get,
+             "download a contact's letter PDF (after LetterRetentionDays: cut out of its print file)")
     lg.add_argument("contact_id")
     lg.add_argument("-o", "--output", required=True)
-    lu = add(letters, "url", cmd_letters_url, "a time-limited link to view a letter online")
+    lu = add(letters, "url", cmd_letters_url, "a time-limited link to view a letter online (after "
+             "LetterRetentionDays: to a copy cut out of its print file, under letters/retrieved/)")
     lu.add_argument("contact_id")
     lu.add_argument("--expires", type=int, default=900, help="seconds (default 900)")
+    for sp in (lg, lu):
+        sp.add_argument("--account", help="the contact's account: needed for a contact past ContactRetentionDays, "
+                                          "read from the archive")
+        sp.add_argument("--restore", action="store_true",
+                        help="when the print file is in Glacier Deep Archive, ask S3 to restore it for 7 days")
+        sp.add_argument("--tier", choices=["Standard", "Bulk"], default="Standard",
+                        help="restore tier: Standard (within 12 hours) or Bulk (within 48 hours, cheaper)")
     lr = add(letters, "reprint", cmd_letters_reprint, "render a letter again and queue it for printing")
     lr.add_argument("contact_id")
     le = add(letters, "extract", cmd_letters_extract, "build the print extract of letters waiting to be printed")

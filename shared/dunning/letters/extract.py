@@ -63,7 +63,7 @@ def build_print_extract(letters: Sequence[PrintItem]) -> list[ExtractFile]:
     files: list[ExtractFile] = []
     for language in sorted(by_language):
         slug = _slug(language)
-        files += _files(by_language[language], f"letters-{slug}.pdf", f"manifest-{slug}.csv")
+        files += _files(by_language[language], f"letters-{slug}.pdf", f"manifest-{slug}.csv")[0]
     return files
 
 
@@ -75,16 +75,54 @@ def shard_stem(language: str, shard: int) -> str:
 def build_shard_files(letters: Sequence[PrintItem], language: str, shard: int) -> list[ExtractFile]:
     """One shard of an extract: its letters (planned as ``language``, in the order given) merged into
     ``{language}-{shard:03d}.pdf`` with the manifest ``{language}-{shard:03d}.csv``. No letters, no files."""
+    return build_shard_extract(letters, language, shard).files
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one letter sits in its merged PDF: ``first_page`` (1-based) and ``pages`` as merged (the letter's
+    PDF's own page count; the manifest says the same)."""
+
+    contact_id: str
+    first_page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class ShardFiles:
+    files: list[ExtractFile]  # the merged PDF, then its manifest
+    placements: list[Placement]  # one per letter, in merge order
+
+    @property
+    def pdf_name(self) -> str:
+        return self.files[0].name
+
+
+def build_shard_extract(letters: Sequence[PrintItem], language: str, shard: int) -> ShardFiles:
+    """:func:`build_shard_files` with each letter's place in the merged PDF (what the contact records, so a
+    letter can be cut out of its print file later: :mod:`dunning.letters.retrieve`)."""
     if not letters:
-        return []
+        return ShardFiles([], [])
     stem = shard_stem(language, shard)
-    return _files(letters, f"{stem}.pdf", f"{stem}.csv")
+    files, page_counts = _files(letters, f"{stem}.pdf", f"{stem}.csv")
+    placements = [Placement(item.contact_id, first, pages)
+                  for item, first, pages in zip(letters, first_pages(page_counts), page_counts, strict=True)]
+    return ShardFiles(files, placements)
 
 
-def _files(items: Sequence[PrintItem], pdf_name: str, manifest_name: str) -> list[ExtractFile]:
+def first_pages(page_counts: Sequence[int]) -> list[int]:
+    """The 1-based first page of each letter merged one after the other."""
+    firsts, page = [], 1
+    for pages in page_counts:
+        firsts.append(page)
+        page += pages
+    return firsts
+
+
+def _files(items: Sequence[PrintItem], pdf_name: str, manifest_name: str) -> tuple[list[ExtractFile], list[int]]:
     merged, page_counts = _merge(items)
     return [ExtractFile(pdf_name, merged, "application/pdf"),
-            ExtractFile(manifest_name, _manifest(items, page_counts), "text/csv; charset=utf-8")]
+            ExtractFile(manifest_name, _manifest(items, page_counts), "text/csv; charset=utf-8")], page_counts
 
 
 def _merge(items: Sequence[PrintItem]) -> tuple[bytes, list[int]]:
@@ -118,8 +156,8 @@ def _manifest(items: Sequence[PrintItem], page_counts: Sequence[int]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(MANIFEST_COLUMNS)
-    first_page = 1
-    for sequence, (item, pages) in enumerate(zip(items, page_counts, strict=True), start=1):
+    for sequence, (item, pages, first_page) in enumerate(
+            zip(items, page_counts, first_pages(page_counts), strict=True), start=1):
         lines = [line for line in item.address_lines if line][:MAX_ADDRESS_LINES]
         if len([line for line in item.address_lines if line]) > MAX_ADDRESS_LINES:
             LOG.warning("letter %s: address has more than %d lines; the rest is left out of the manifest",
@@ -135,7 +173,6 @@ def _manifest(items: Sequence[PrintItem], page_counts: Sequence[int]) -> bytes:
             first_page,
             pages,
         ])
-        first_page += pages
     return buffer.getvalue().encode("utf-8")
 
 

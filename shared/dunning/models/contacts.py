@@ -109,6 +109,13 @@ class Contact(BaseModel):
     # The collections run whose print extract takes this letter (set by the run for its printed letters,
     # found through the run's batch results); other letters go through the print queue index.
     print_run: str | None = None
+    # Where the printed letter sits, set by the print extract that printed it: the merged PDF's key
+    # (print/{as_of}/{run}/{language}-{NNN}.pdf, kept PrintRetentionDays) and the letter's first page in it
+    # (1-based). Its pages are ``pages``; ``print_pages`` is set only when the PDF had another count. The print
+    # file is the long-term record: after LetterRetentionDays the letter is cut out of it (letters.retrieve).
+    print_file: str | None = None
+    print_first_page: int | None = None
+    print_pages: int | None = None
     # Epoch seconds after which DynamoDB's TTL deletes the item (created_at + ContactRetentionDays); the
     # deletion's stream record is archived to S3 (dunning.archive). Set by ContactsRepository.create_new.
     ttl: int | None = None
@@ -128,6 +135,13 @@ class Contact(BaseModel):
     @property
     def type_key(self) -> str:
         return f"{self.contact_class}/{self.contact_type}"
+
+    @property
+    def print_page_count(self) -> int | None:
+        """The letter's pages in its print file (None when no print file is recorded)."""
+        if not self.print_file or not self.print_first_page:
+            return None
+        return self.print_pages or self.pages
 
     def snapshot_data(self) -> dict[str, Any] | None:
         if not self.snapshot:

@@ -17,6 +17,19 @@ _config_cache: dict[str, tuple[float, str, Config]] = {}
 CONFIG_CACHE_SECONDS = 60.0
 
 
+_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+class ObjectArchived(StoreError):
+    """GetObject answered InvalidObjectState: the object is in an archive storage class (Glacier Deep Archive)
+    and needs a restore (:meth:`Blobs.restore`) before it can be read."""
+
+    def __init__(self, bucket: str, key: str, storage_class: str) -> None:
+        super().__init__(f"s3://{bucket}/{key} is in {storage_class or 'an archive storage class'} and must be "
+                         "restored before it can be read")
+        self.bucket, self.key, self.storage_class = bucket, key, storage_class
+
+
 class Blobs:
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
@@ -36,11 +49,49 @@ class Blobs:
             raise StoreError(f"PutObject s3://{self.bucket}/{key} failed: {exc}") from exc
 
     def get_bytes(self, key: str) -> bytes:
+        """The object's bytes; :class:`ObjectArchived` when it needs a restore first."""
         try:
             body: bytes = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") == "InvalidObjectState":
+                raise ObjectArchived(self.bucket, key, str(error.get("StorageClass", ""))) from exc
             raise StoreError(f"GetObject s3://{self.bucket}/{key} failed: {exc}") from exc
         return body
+
+    def get_bytes_if_exists(self, key: str) -> bytes | None:
+        """The object's bytes, or None when there is no such key (never written, deleted or expired)."""
+        try:
+            return self.get_bytes(key)
+        except ObjectArchived:
+            raise
+        except StoreError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in _MISSING:
+                return None
+            raise
+
+    def head(self, key: str) -> dict[str, Any] | None:
+        """HeadObject's answer (``Metadata``, ``StorageClass``, ``Restore``...), or None when there is no such key."""
+        try:
+            answer: dict[str, Any] = client("s3").head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                return None
+            raise StoreError(f"HeadObject s3://{self.bucket}/{key} failed: {exc}") from exc
+        return answer
+
+    def restore(self, key: str, days: int = 7, tier: str = "Standard") -> bool:
+        """Ask S3 to restore an archived object for ``days`` (RestoreObject; Deep Archive: Standard within 12
+        hours, Bulk within 48). False when a restore of it is already in progress."""
+        try:
+            client("s3").restore_object(Bucket=self.bucket, Key=key, RestoreRequest={
+                "Days": days, "GlacierJobParameters": {"Tier": tier}})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "RestoreAlreadyInProgress":
+                return False
+            raise StoreError(f"RestoreObject s3://{self.bucket}/{key} failed: {exc}") from exc
+        return True
 
     def exists(self, key: str) -> bool:
         try:
