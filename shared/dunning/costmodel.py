@@ -87,7 +87,7 @@ class Assumptions:
     xray_sampling_share: float = 0.05  # default rule: 1 request/s reservoir + 5% of the rest
     # LetterRetentionDays default 90 (lifecycle on letters/): a working window; the print files are the long-term
     # record (print_retention_months) and an older letter is cut out of its print file
-    letters_retention_months: float = 3.0
+    letters_retention_months: float = 35 / 30  # LetterRetentionDays default 35 (printed letters, lifecycle)
     print_standard_months: float = 1.0  # print/ objects move to Glacier Instant Retrieval after 30 days,
     print_glacier_ir_months: float = 11.0  # then to Glacier Deep Archive after a year
     print_retention_months: float = 84.0  # PrintRetentionDays default 2557: the printed letters, seven years

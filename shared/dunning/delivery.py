@@ -33,9 +33,13 @@ PERMANENT_SES_ERRORS = frozenset({
 })
 
 
-def letter_key(contact: Contact) -> str:
+def letter_key(contact: Contact, production: str = "print") -> str:
+    """Where a letter's PDF lives. Printed letters (``letters/``) are kept for LetterRetentionDays, the print
+    extract being their long-term record; letters that are never printed (``online-letters/``) are their own
+    record, kept for PrintRetentionDays (template.yaml lifecycle rules)."""
     as_of = (contact.as_of or contact.created_at.date()).isoformat()
-    return f"letters/{as_of}/{contact.contact_id}.pdf"
+    prefix = "online-letters" if production == "online" else "letters"
+    return f"{prefix}/{as_of}/{contact.contact_id}.pdf"
 
 
 def contacts_from_stream(records: list[dict[str, Any]], action: str) -> list[Contact]:
@@ -105,6 +109,7 @@ def _render(contact: Contact, deps: DeliveryDeps, now: datetime, only_from: list
             reason: str) -> dict[str, Any]:
     from dunning.letters.context import build_letter_context
     from dunning.letters.render import letter_language, render_letter
+    from dunning.print_extract import RECIPIENT_METADATA, recipient_metadata
 
     config = deps.config()
     template = next((t for t in config.letter_templates if t.code == contact.template_code), None)
@@ -121,9 +126,11 @@ def _render(contact: Contact, deps: DeliveryDeps, now: datetime, only_from: list
         rendered = render_letter(template, context, language=language)
     except TemplateError as exc:
         return _fail(deps, contact, f"letter template {template.code}: {exc}")
-    key = letter_key(contact)
+    key = letter_key(contact, template.production)
+    to = context["recipient"]  # the address window's name and lines: the print manifest lists the same
     deps.letters.put_bytes(key, rendered.pdf, "application/pdf",
-                           metadata={"contact-id": contact.contact_id, "language": rendered.language})
+                           metadata={"contact-id": contact.contact_id, "language": rendered.language,
+                                     RECIPIENT_METADATA: recipient_metadata(to["name"], to["address_lines"])})
     fields: dict[str, Any] = {"s3_key": key, "pages": rendered.pages, "language": rendered.language}
     # a run's own letters are found by that run's print extract (through its batch results); every other printed
     # letter - and any reprint (only_from None), which the run's extract has already taken - waits in the queue

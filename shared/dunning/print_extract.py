@@ -21,8 +21,10 @@ A run's extract has two steps (``infra/statemachines/collections_run.asl.json``)
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import itertools
+import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +45,7 @@ from dunning.store.runs import RunsRepository
 
 SHARD_SIZE = 5000  # letters per shard (Settings.print_extract_shard_size; the template's PrintExtractShardSize)
 FETCH_WORKERS = 16  # concurrent S3 GETs of one shard: the GET latency, not the merge, dominates
+POLL_CHUNK = 100  # letters whose status one polling read re-checks (one BatchGetItem)
 QUEUE_WORKERS = 16  # concurrent UpdateItems when a run's letters go to the print queue (failure paths only)
 
 
@@ -148,19 +151,35 @@ def plan_extract(deps: ExtractDeps, run_letters: Sequence[dict[str, Any]], shard
 
 
 # ---------------------------------------------------------------------------------------------- building
-def fetch_pdfs(blobs: Blobs, keys: Sequence[str], workers: int = FETCH_WORKERS) -> list[bytes]:
-    """The objects' bytes in the order given, ``workers`` GETs at a time (boto3 clients are thread-safe). Each
-    GET runs in a copy of the caller's context, so tracing and call attribution follow the handler."""
+def fetch_pdfs(blobs: Blobs, keys: Sequence[str], workers: int = FETCH_WORKERS) -> list[tuple[bytes, dict[str, str]]]:
+    """The objects' bytes and metadata in the order given, ``workers`` GETs at a time (boto3 clients are
+    thread-safe). Each GET runs in a copy of the caller's context, so tracing and call attribution follow the
+    handler."""
     if workers <= 1 or len(keys) <= 1:
-        return [blobs.get_bytes(k) for k in keys]
+        return [blobs.get_with_metadata(k) for k in keys]
     with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
-        futures = [pool.submit(contextvars.copy_context().run, blobs.get_bytes, k) for k in keys]
+        futures = [pool.submit(contextvars.copy_context().run, blobs.get_with_metadata, k) for k in keys]
         return [f.result() for f in futures]
 
 
-def recipient_of(contact: Contact, persons: dict[str, Any]) -> tuple[str, list[str]]:
+RECIPIENT_METADATA = "recipient"  # S3 user metadata of a letter PDF: whom and where it is addressed to
+
+
+def recipient_metadata(name: str, address_lines: Sequence[str]) -> str:
+    """The letter's addressee as the PDF's address window shows it, for the print manifest: kept with the PDF
+    (S3 user metadata is ASCII, hence base64 of the JSON), so the extract needs no further reads and lists the
+    address the letter was rendered with."""
+    return base64.urlsafe_b64encode(json.dumps([name, *address_lines], ensure_ascii=False).encode()).decode()
+
+
+def recipient_of(contact: Contact, metadata: dict[str, str], persons: dict[str, Any]) -> tuple[str, list[str]]:
+    """The addressee of a letter: from its PDF's metadata; for PDFs rendered before it was kept there, the
+    contact's snapshot or the person's current address."""
     from dunning.models.common import Address
 
+    if RECIPIENT_METADATA in metadata:
+        name, *lines = json.loads(base64.urlsafe_b64decode(metadata[RECIPIENT_METADATA]))
+        return str(name), [str(line) for line in lines]
     snap = contact.snapshot_data()
     person = snap.get("person") if snap else None
     if person is None and contact.person_id in persons:
@@ -185,12 +204,13 @@ def build_shard(deps: ExtractDeps, *, contact_ids: Sequence[str], language: str,
         c.status == "rendered" or (c.status == "printed" and c.history and c.history[-1].reason == reason))]
     if not letters:
         return {"language": language, "shard": shard, "letters": 0, "files": []}
-    missing = {c.person_id for c in letters if c.person_id and not c.snapshot}
+    fetched = fetch_pdfs(deps.letters, [c.s3_key or "" for c in letters], workers)
+    missing = {c.person_id for c, (_, meta) in zip(letters, fetched, strict=True)
+               if c.person_id and not c.snapshot and RECIPIENT_METADATA not in meta}
     persons = deps.ledger.persons(missing) if missing else {}
-    pdfs = fetch_pdfs(deps.letters, [c.s3_key or "" for c in letters], workers)
     items = []
-    for c, pdf in zip(letters, pdfs, strict=True):
-        name, lines = recipient_of(c, persons)
+    for c, (pdf, meta) in zip(letters, fetched, strict=True):
+        name, lines = recipient_of(c, meta, persons)
         items.append(PrintItem(contact_id=c.contact_id, language=c.language, template_code=c.template_code or "",
                                recipient_name=name, address_lines=lines, pdf=pdf, pages=c.pages or 0))
     built = build_shard_extract(items, language, shard)
@@ -269,8 +289,7 @@ def extract_when_ready(payload: PrintExtractInput, deps: ExtractDeps, options: E
     pending = [i for i, s in states.items() if s.get("status") == "pending"]
     while pending and time.monotonic() + options.wait_seconds < deadline:
         sleep(options.wait_seconds)
-        states.update((s["contact_id"], s) for s in deps.contacts.letter_states(pending))
-        pending = [i for i in pending if states[i].get("status") == "pending"]
+        pending = still_pending(deps.contacts, pending, states)
     attempt = payload.attempt + 1
     base = {"attempt": attempt, "pending_letters": len(pending), "wait_seconds": options.wait_seconds,
             "max_concurrency": options.concurrency}
@@ -288,6 +307,21 @@ def extract_when_ready(payload: PrintExtractInput, deps: ExtractDeps, options: E
     letters = sum(int(r["letters"]) for r in refs)
     logger.info("print extract planned", extra={"shards": len(refs), "letters": letters})
     return {"ready": True, "letters": letters, "prefix": prefix, "shards": refs, **base}
+
+
+def still_pending(contacts: ContactsRepository, pending: list[str], states: dict[str, dict[str, Any]],
+                  chunk: int = POLL_CHUNK) -> list[str]:
+    """Re-read pending letters in the order they were created, ``chunk`` at a time (one BatchGetItem), and stop
+    at the first chunk that still has one pending: the stream renders in about that order, so a poll reads the
+    letters rendered since the last one plus one chunk, not every pending letter again. The run is ready only
+    after a pass that reached the end."""
+    for start in range(0, len(pending), chunk):
+        part = pending[start : start + chunk]
+        states.update((s["contact_id"], s) for s in contacts.letter_states(part))
+        left = [i for i in part if states[i].get("status") == "pending"]
+        if left:
+            return left + pending[start + chunk :]
+    return []
 
 
 def queue_for_print(contacts: ContactsRepository, ids: Sequence[str], workers: int = QUEUE_WORKERS) -> int:

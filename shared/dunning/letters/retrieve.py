@@ -1,7 +1,9 @@
 """A letter's PDF, also after its own object has expired.
 
 A letter is stored twice. Its own PDF, ``letters/{as_of}/{contact_id}.pdf``, is the working copy (the email
-fallback, reprints and the print extract read it) and expires after ``LetterRetentionDays`` (90 by default).
+fallback, reprints and the print extract read it) and expires after ``LetterRetentionDays`` (35 by default;
+letters of online-only templates are never printed: they live under ``online-letters/``, kept
+``PrintRetentionDays``).
 Once printed, the letter is also in its print file, ``print/{as_of}/{run}/{language}-{NNN}.pdf``: the long-term
 record, kept ``PrintRetentionDays`` (seven years; S3 Glacier Instant Retrieval after 30 days, Glacier Deep
 Archive after a year). The extract that printed it records on the contact where it sits: ``print_file`` and

@@ -50,14 +50,19 @@ class Blobs:
 
     def get_bytes(self, key: str) -> bytes:
         """The object's bytes; :class:`ObjectArchived` when it needs a restore first."""
+        return self.get_with_metadata(key)[0]
+
+    def get_with_metadata(self, key: str) -> tuple[bytes, dict[str, str]]:
+        """The object's bytes and its user metadata (one GetObject)."""
         try:
-            body: bytes = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            answer = client("s3").get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             if error.get("Code") == "InvalidObjectState":
                 raise ObjectArchived(self.bucket, key, str(error.get("StorageClass", ""))) from exc
             raise StoreError(f"GetObject s3://{self.bucket}/{key} failed: {exc}") from exc
-        return body
+        body: bytes = answer["Body"].read()
+        return body, dict(answer.get("Metadata") or {})
 
     def get_bytes_if_exists(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such key (never written, deleted or expired)."""

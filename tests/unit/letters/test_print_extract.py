@@ -17,16 +17,20 @@ from pypdf import PdfReader
 from dunning.letters.extract import ExtractFile
 from dunning.models.contacts import Contact
 from dunning.print_extract import (
+    RECIPIENT_METADATA,
     ExtractDeps,
     ExtractOptions,
     PrintExtractInput,
     ShardInput,
     build_planned_shard,
+    build_shard,
     extract_when_ready,
     fetch_pdfs,
     plan_shards,
     print_extract_step,
+    recipient_metadata,
     run_print_extract,
+    still_pending,
 )
 from dunning.store.blobs import Blobs
 from dunning.store.contacts import PRINT_PENDING, ContactsRepository
@@ -268,20 +272,61 @@ def test_a_shard_fetches_its_pdfs_concurrently_and_keeps_their_order(aws):
     in_flight, peak, lock = 0, 0, threading.Lock()
 
     class SlowBlobs(Blobs):
-        def get_bytes(self, key: str) -> bytes:
+        def get_with_metadata(self, key: str) -> tuple[bytes, dict[str, str]]:
             nonlocal in_flight, peak
             with lock:
                 in_flight += 1
                 peak = max(peak, in_flight)
             time.sleep(0.05)
             try:
-                return super().get_bytes(key)
+                return super().get_with_metadata(key)
             finally:
                 with lock:
                     in_flight -= 1
 
     started = time.perf_counter()
     out = fetch_pdfs(SlowBlobs("letters"), keys, workers=4)
-    assert out == [f"pdf-{n}".encode() for n in range(12)]
+    assert [body for body, _ in out] == [f"pdf-{n}".encode() for n in range(12)]
     assert peak == 4 and time.perf_counter() - started < 12 * 0.05
-    assert fetch_pdfs(SlowBlobs("letters"), keys[:1], workers=4) == [b"pdf-0"]
+    assert [body for body, _ in fetch_pdfs(SlowBlobs("letters"), keys[:1], workers=4)] == [b"pdf-0"]
+
+
+def test_a_poll_stops_at_the_first_chunk_that_still_has_a_pending_letter(aws):
+    run_letters = [letter(f"c-{n:03d}", minute=n) for n in range(7)]
+    create(aws, run_letters)
+    for c in run_letters[:3] + run_letters[5:6]:
+        render(aws, c)
+    reads: list[list[str]] = []
+    original = aws.contacts.letter_states
+
+    def spy(ids: list[str]) -> list[dict[str, Any]]:
+        reads.append(list(ids))
+        return original(ids)
+
+    aws.contacts.letter_states = spy  # type: ignore[method-assign]
+    states: dict[str, dict[str, Any]] = {}
+    ids = [c.contact_id for c in run_letters]
+    # chunks of 2: c-000/1 rendered, c-002/3 has c-003 pending -> stop; nothing after it is read
+    assert still_pending(aws.contacts, ids, states, chunk=2) == ["c-003", "c-004", "c-005", "c-006"]
+    assert reads == [["c-000", "c-001"], ["c-002", "c-003"]]
+    for c in run_letters[3:]:
+        if c.contact_id != "c-005":
+            render(aws, c)
+    reads.clear()
+    # a pass that reaches the end with nothing pending: ready
+    assert still_pending(aws.contacts, ["c-003", "c-004", "c-005", "c-006"], states, chunk=2) == []
+    assert reads == [["c-003", "c-004"], ["c-005", "c-006"]]
+
+
+def test_the_manifest_lists_the_address_the_letter_was_rendered_with(aws):
+    c = letter("c-moved")
+    create(aws, [c])
+    render(aws, c)
+    key = f"letters/{AS_OF.isoformat()}/{c.contact_id}.pdf"
+    # what delivery._render stores with the PDF: the address window's name and lines
+    aws.letters.put_bytes(key, aws.letters.get_bytes(key), "application/pdf",
+                          metadata={RECIPIENT_METADATA: recipient_metadata("Zoë Ölçer", ["1 New Road", "Leeds"])})
+    prefix = f"print/{AS_OF.isoformat()}/manual/"
+    build_shard(aws, contact_ids=[c.contact_id], language="en", shard=0, prefix=prefix, workers=2)
+    rows = manifest_rows(ExtractFile("m", aws.letters.get_bytes(f"{prefix}en-000.csv"), "text/csv"))
+    assert rows[0]["recipient_name"] == "Zoë Ölçer" and rows[0]["address_1"] == "1 New Road"
