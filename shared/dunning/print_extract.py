@@ -40,7 +40,6 @@ from dunning.settings import Settings
 from dunning.store import dynamo
 from dunning.store.blobs import Blobs
 from dunning.store.contacts import ContactsRepository, contact_item
-from dunning.store.ledger import LedgerRepository
 from dunning.store.runs import RunsRepository
 
 SHARD_SIZE = 5000  # letters per shard (Settings.print_extract_shard_size; the template's PrintExtractShardSize)
@@ -53,14 +52,13 @@ QUEUE_WORKERS = 16  # concurrent UpdateItems when a run's letters go to the prin
 class ExtractDeps:
     contacts: ContactsRepository
     letters: Blobs
-    ledger: LedgerRepository
     runs: RunsRepository | None = None  # the runs' batch results: which letters a run made
     plans: Blobs | None = None  # the runs bucket: shard plans of a run's extract
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ExtractDeps:
         return cls(contacts=ContactsRepository(settings.contacts_table, retention_days=settings.contact_retention_days),
-                   letters=Blobs(settings.letters_bucket), ledger=LedgerRepository(settings.ledger_table),
+                   letters=Blobs(settings.letters_bucket),
                    runs=RunsRepository(settings.runs_table), plans=Blobs(settings.runs_bucket))
 
 
@@ -172,9 +170,10 @@ def recipient_metadata(name: str, address_lines: Sequence[str]) -> str:
     return base64.urlsafe_b64encode(json.dumps([name, *address_lines], ensure_ascii=False).encode()).decode()
 
 
-def recipient_of(contact: Contact, metadata: dict[str, str], persons: dict[str, Any]) -> tuple[str, list[str]]:
-    """The addressee of a letter: from its PDF's metadata; for PDFs rendered before it was kept there, the
-    contact's snapshot or the person's current address."""
+def recipient_of(contact: Contact, metadata: dict[str, str]) -> tuple[str, list[str]]:
+    """The addressee of a letter as its address window shows it: from its PDF's metadata (every letter this
+    version renders has it); else the contact's snapshot, if it still has one; else unknown (blank columns in
+    the manifest - the PDF itself is what gets mailed)."""
     from dunning.models.common import Address
 
     if RECIPIENT_METADATA in metadata:
@@ -182,8 +181,6 @@ def recipient_of(contact: Contact, metadata: dict[str, str], persons: dict[str, 
         return str(name), [str(line) for line in lines]
     snap = contact.snapshot_data()
     person = snap.get("person") if snap else None
-    if person is None and contact.person_id in persons:
-        person = persons[contact.person_id].model_dump(mode="json")
     if not person:
         return "", []
     return person.get("name", ""), Address.model_validate(person.get("address") or {}).as_lines()
@@ -205,12 +202,9 @@ def build_shard(deps: ExtractDeps, *, contact_ids: Sequence[str], language: str,
     if not letters:
         return {"language": language, "shard": shard, "letters": 0, "files": []}
     fetched = fetch_pdfs(deps.letters, [c.s3_key or "" for c in letters], workers)
-    missing = {c.person_id for c, (_, meta) in zip(letters, fetched, strict=True)
-               if c.person_id and not c.snapshot and RECIPIENT_METADATA not in meta}
-    persons = deps.ledger.persons(missing) if missing else {}
     items = []
     for c, (pdf, meta) in zip(letters, fetched, strict=True):
-        name, lines = recipient_of(c, meta, persons)
+        name, lines = recipient_of(c, meta)
         items.append(PrintItem(contact_id=c.contact_id, language=c.language, template_code=c.template_code or "",
                                recipient_name=name, address_lines=lines, pdf=pdf, pages=c.pages or 0))
     built = build_shard_extract(items, language, shard)

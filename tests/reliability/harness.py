@@ -151,8 +151,10 @@ def _norm(value: Any) -> Any:
 
 
 def contact_view(c: dict[str, Any]) -> dict[str, Any]:
-    """A contact without what differs between two equal runs (times, run ids, SES message ids)."""
-    out = {k: v for k, v in c.items() if k not in ("created_at", "printed_at", "ses_message_id", "history", "ttl")}
+    """A contact without what differs between two equal runs (times, run ids, SES message ids, and where in its
+    print file a letter landed: letters are merged oldest first, so the pages follow the creation times)."""
+    out = {k: v for k, v in c.items() if k not in ("created_at", "printed_at", "ses_message_id", "history", "ttl",
+                                                   "print_first_page")}
     out["history"] = [h["status"] for h in c.get("history", [])]
     out["has_ses_message_id"] = bool(c.get("ses_message_id"))
     return _norm(out)

@@ -247,9 +247,16 @@ def operations_config() -> Config:
     hostile_type = ContactType(contact_class="CUSTSVC", contact_type="HOSTILE", description="business-authored",
                                person_usage="required", account_usage="optional", action="letter",
                                letter_template="hostile")
+    statement = LetterTemplate(code="ops_statement", default_language="en", production="online",
+                               subjects={"en": "Your statement"},
+                               bodies={"en": "Dear {{ person.name }},\n\nyour statement for {{ account.id }}."})
+    statement_type = ContactType(contact_class="CUSTSVC", contact_type="STATEMENT_ONLINE",
+                                 description="a letter for the customer portal, never printed",
+                                 person_usage="required", account_usage="required", action="letter",
+                                 letter_template="ops_statement")
     updated = config.model_copy(update={
-        "contact_types": [*config.contact_types, email_only, email_fallback, hostile_type],
-        "letter_templates": [*config.letter_templates, hostile],
+        "contact_types": [*config.contact_types, email_only, email_fallback, hostile_type, statement_type],
+        "letter_templates": [*config.letter_templates, hostile, statement],
         "email_templates": [*config.email_templates, notice]})
     return Config.model_validate_json(updated.model_dump_json(by_alias=True))  # validated as the functions will
 
@@ -348,7 +355,8 @@ def operations() -> dict[str, Any]:
             h.send([_request("ops-mail-1", *persons["fallback"], "CUSTSVC/EMAIL_OR_LETTER"),
                     _request("ops-mail-2", *persons["no_fallback"], "CUSTSVC/EMAIL_ONLY"),
                     _request("ops-mail-3", *persons["outage"], "CUSTSVC/EMAIL_ONLY"),
-                    _request("ops-hostile", "P-0002", "A-0002", "CUSTSVC/HOSTILE")])
+                    _request("ops-hostile", "P-0002", "A-0002", "CUSTSVC/HOSTILE"),
+                    _request("ops-online-1", "P-0004", "A-0004", "CUSTSVC/STATEMENT_ONLINE")])
         with h.hooks.listening(status_write):
             h.send([_request("ops-mail-4", *persons["status_write_fails"], "CUSTSVC/EMAIL_ONLY")])
         # a letter whose PDF cannot be stored once (an error the client does not retry): the stream retries it

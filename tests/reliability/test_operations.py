@@ -127,3 +127,9 @@ def test_a_letter_not_rendered_by_the_last_polling_attempt_goes_to_the_print_que
     assert late["store_failures"] >= 2 and late["stream_failures_added"] == 1  # retried, then given up
     assert late["status"] == "pending" and late["in_print_queue"], late
     assert late["result"].get("ready") is True and late["result"].get("pending_letters") == 1, late["result"]
+
+
+def test_a_letter_that_is_never_printed_is_kept_with_the_online_letters_and_not_queued_for_print(operations_run):
+    (online,) = [c for c in operations_run["email"]["contacts"] if c["source_ref"] == "ops-online-1"]
+    assert online["status"] == "rendered" and online["s3_key"].startswith("online-letters/"), online.get("reason")
+    assert not online.get("print_queue") and not online.get("print_file")

@@ -467,7 +467,7 @@ def cmd_letters_extract(args: argparse.Namespace) -> int:
     from dunning.print_extract import ExtractDeps, run_print_extract
 
     repos = _repos(_target(args))
-    deps = ExtractDeps(contacts=repos.contacts, letters=repos.letters, ledger=repos.ledger)
+    deps = ExtractDeps(contacts=repos.contacts, letters=repos.letters)
     result = run_print_extract(deps, as_of=args.as_of or datetime.now(UTC).date(),
                                progress=lambda m: print(m, file=sys.stderr))
     emit(args, result, lambda d: f"print extract: {d['letters']} letter(s) in {len(d['files'])} file(s)"

@@ -34,7 +34,6 @@ from dunning.print_extract import (
 )
 from dunning.store.blobs import Blobs
 from dunning.store.contacts import PRINT_PENDING, ContactsRepository
-from dunning.store.ledger import LedgerRepository
 from dunning.store.runs import RunsRepository
 
 from .test_extract import manifest_rows, rendered
@@ -100,7 +99,7 @@ def aws(monkeypatch):
         for bucket in ("letters", "runs-bucket"):
             client("s3").create_bucket(Bucket=bucket)
         yield ExtractDeps(contacts=ContactsRepository("contacts"), letters=Blobs("letters"),
-                          ledger=LedgerRepository("ledger"), runs=RunsRepository("runs"), plans=Blobs("runs-bucket"))
+                          runs=RunsRepository("runs"), plans=Blobs("runs-bucket"))
     aws_module._client.cache_clear()
 
 
