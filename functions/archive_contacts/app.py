@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dunning.archive import ArchiveBatch
+from dunning.app.archive import ArchiveBatch
 from dunning.observability import MetricUnit, logger, metrics, tracer
 from dunning.settings import Settings
 from dunning.store.blobs import Blobs

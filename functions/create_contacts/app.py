@@ -7,10 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dunning.app.deps import run_deps
+from dunning.app.run import BatchInput, create_contacts_batch
 from dunning.observability import MetricUnit, logger, metrics, tracer
-from dunning.run import BatchInput, create_contacts_batch
 from dunning.settings import Settings
-from dunning.wiring import run_deps
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dunning.ingest import Ingestor, describe
+from dunning.app.ingest import Ingestor, describe
 from dunning.observability import MetricUnit, logger, metrics, tracer
 from dunning.settings import Settings
 from dunning.store.blobs import Blobs

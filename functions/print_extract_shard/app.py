@@ -8,8 +8,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from dunning.app.print_extract import ExtractDeps, ShardInput, build_planned_shard
 from dunning.observability import MetricUnit, logger, metrics, tracer
-from dunning.print_extract import ExtractDeps, ShardInput, build_planned_shard
 from dunning.settings import Settings
 
 

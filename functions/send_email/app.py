@@ -13,11 +13,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dunning.delivery import contacts_from_stream, record_sent, send_contact_email
+from dunning.app.delivery import contacts_from_stream, record_sent, send_contact_email
+from dunning.app.deps import delivery_deps
 from dunning.models.contacts import Contact
 from dunning.observability import MetricUnit, logger, metrics, tracer
 from dunning.settings import Settings
-from dunning.wiring import delivery_deps
 
 settings = Settings.from_env()
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)

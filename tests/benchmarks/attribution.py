@@ -1,5 +1,5 @@
 """Which *driver* (run / batch / account / acting / letter / email) each measured call, invocation, CPU
-millisecond and byte of the local run belongs to, and the per-unit :class:`dunning.costmodel.Profile` built
+millisecond and byte of the local run belongs to, and the per-unit :class:`dunning_ops.costmodel.Profile` built
 from that. The rules, by function (logical id):
 
 * AssignFunction: the Scan pages grow with the accounts -> ``account``; manifest PutObjects -> ``batch``;
@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from dunning.costmodel import DRIVERS, Assumptions, Profile, Unit, lambda_ms
+from dunning_ops.costmodel import DRIVERS, Assumptions, Profile, Unit, lambda_ms
 from tests.benchmarks.harness import Call, Invocation, median
 
 ARCHIVE_BATCH = 1000  # the ArchiveContacts stream mapping's BatchSize (template.yaml)

@@ -32,10 +32,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dunning.collections.assignment import assign
-from dunning.collections.evaluation import evaluate_account
+from dunning.account_view import build_account_view
 from dunning.config_loader import load_config_dir
-from dunning.ledger import build_account_view
+from dunning.models.accounts import AccountView, CollectionState
 from dunning.models.config import Config
 from dunning.models.decisions import Assignment
 from dunning.models.events import (
@@ -47,7 +46,8 @@ from dunning.models.events import (
     PaymentReceived,
     PersonUpserted,
 )
-from dunning.models.ledger import AccountView, CollectionState
+from dunning.strategy.assignment import assign
+from dunning.strategy.evaluation import evaluate_account
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "infra" / "config"

@@ -18,9 +18,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from dunning.ingest import facts_for_event
+from dunning.app.ingest import facts_for_event
+from dunning.app.run import BatchInput, Deps, StartRunInput, create_contacts_batch, evaluate_batch, start_run
 from dunning.models.events import parse_event
-from dunning.run import BatchInput, Deps, StartRunInput, create_contacts_batch, evaluate_batch, start_run
 from dunning.settings import Settings
 from dunning.store import dynamo
 from dunning.store.blobs import CONFIG_KEY, Blobs

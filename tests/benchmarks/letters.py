@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from dunning.ledger import build_account_view
+from dunning.account_view import build_account_view
 from dunning.letters.context import INVOICE_TABLE_MARKER, build_letter_context
 from dunning.letters.render import render_letter
 from dunning.models.common import Address

@@ -187,7 +187,7 @@ def stored(stack: Any, run_id: str) -> tuple[int, int, int, int, float]:
     after delivery and its history items (read by the harness, not counted as the handlers' calls); and the
     bytes the archive function will write for those contacts when their retention ends (its own encoding,
     in batches of 1,000 as the stream mapping delivers them)."""
-    from dunning.archive import TTL_IDENTITY, archived_contact, encode_lines
+    from dunning.app.archive import TTL_IDENTITY, archived_contact, encode_lines
     from tests.benchmarks.ddbmeter import describe, stored_bytes
 
     ddb = stack.client("dynamodb")

@@ -1,5 +1,5 @@
 """Scale on paper: a run over N accounts on AWS, from the measured per-unit figures, the template's settings
-and the cost model's latency assumptions (one model for time and money: :mod:`dunning.costmodel`)."""
+and the cost model's latency assumptions (one model for time and money: :mod:`dunning_ops.costmodel`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from dunning.costmodel import Assumptions, Profile, cpu_scale, lambda_ms
 from dunning.store.runs import HISTORY_CHUNK, HISTORY_SHARDS
+from dunning_ops.costmodel import Assumptions, Profile, cpu_scale, lambda_ms
 from tests.benchmarks.attribution import batch_child_ms
 from tests.benchmarks.localrun import ROOT_ASL, transitions
 
@@ -54,7 +54,7 @@ def asl() -> dict[str, Any]:
 
 def template_default(parameter: str, fallback: int) -> int:
     """A template parameter's default (what a deployment uses; the local stack may override it)."""
-    from dunning.local.translate import load_sam_template
+    from dunning_ops.local.translate import load_sam_template
 
     params = load_sam_template(ROOT_ASL.parents[2] / "template.yaml").get("Parameters", {})
     return int(params.get(parameter, {}).get("Default", fallback))
@@ -66,7 +66,7 @@ def print_extract(prof: Profile, rnd: Any, letters: dict[str, Any], letters_n: f
     the shard plan), then PrintExtractConcurrency shard Lambdas at a time, each fetching its PDFs with
     FETCH_WORKERS GETs in flight. Per-letter calls and CPU are the local run's (shard function), the merge's
     CPU and peak memory per letter the letters benchmark's (item 5), whichever CPU figure is larger."""
-    from dunning.print_extract import FETCH_WORKERS, plan_key
+    from dunning.app.print_extract import FETCH_WORKERS, plan_key
 
     u = prof.units["letter"]
     shard_fn, plan_fn = "PrintExtractShardFunction", "PrintExtractFunction"

@@ -6,7 +6,7 @@ import gc
 import time
 from collections import Counter
 
-from dunning.collections.evaluation import evaluate_account
+from dunning.strategy.evaluation import evaluate_account
 from tests.benchmarks.datagen import generate, load_config
 from tests.benchmarks.harness import median, reference_rate, spread
 from tests.benchmarks.report import md_table

@@ -3,7 +3,7 @@ next to the naive design (one Standard execution and one Query per account)."""
 
 from __future__ import annotations
 
-from dunning.costmodel import Assumptions, Prices, describe, estimate, naive_profile, table
+from dunning_ops.costmodel import Assumptions, Prices, describe, estimate, naive_profile, table
 from tests.benchmarks.attribution import profile
 from tests.benchmarks.projection import project
 
@@ -26,7 +26,7 @@ def test_cost_model(report, local_rounds, letters_bench, inproc_steps):
     report.section(4, *[
         "`shared/dunning/costmodel.py` turns the measured per-unit counts into dollars; `make bench` writes the "
         "measured profile to `tests/benchmarks/measured.json` and this table is "
-        "`python -m dunning.costmodel --measured tests/benchmarks/measured.json`. Each unit (per run, per "
+        "`python -m dunning_ops.costmodel --measured tests/benchmarks/measured.json`. Each unit (per run, per "
         "1,000-account batch, per account, per acting account, per letter, per email) comes from the local run "
         "(item 2's attribution): AWS calls; DynamoDB write units metered as DynamoDB bills them (each write by "
         "the larger of the item before and after it, plus one write per index entry it adds, removes or changes: "

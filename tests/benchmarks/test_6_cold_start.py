@@ -20,7 +20,7 @@ LAZY = {"render_letter": ["dunning.letters.context", "dunning.letters.render", "
         "send_email": ["dunning.email.compose", "dunning.email.context", "dunning.email.mime"],
         "print_extract": ["dunning.letters.extract", "pypdf"],
         "create_contacts": ["dunning.contacts.create"],
-        "ingest": ["dunning.contact_service"]}
+        "ingest": ["dunning.app.event_contacts"]}
 SCRIPT = r"""
 import importlib, importlib.util, json, os, sys, time
 path, lazy, heavy = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])

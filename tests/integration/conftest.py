@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dunning.local.stack import LocalStack
+from dunning_ops.local.stack import LocalStack
 from tests.support.local import demo_events, send, start_stack
 
 

@@ -12,11 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from dunning.archive import PREFIX, decode_lines, is_ttl_deletion
-from dunning.cli.main import main as cli
-from dunning.local.demo_data import DEMO_AS_OF
+from dunning.app.archive import PREFIX, decode_lines, is_ttl_deletion
 from dunning.models.contacts import Contact
 from dunning.store.blobs import Blobs
+from dunning_ops.cli.main import main as cli
+from dunning_ops.local.demo_data import DEMO_AS_OF
 from tests.support.local import contacts, run
 
 DAY = 86400

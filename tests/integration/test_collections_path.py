@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from dunning.local.demo import sent_emails
-from dunning.local.demo_data import DEMO_AS_OF
+from dunning_ops.local.demo import sent_emails
+from dunning_ops.local.demo_data import DEMO_AS_OF
 from tests.support.local import bucket_keys, contacts, demo_events, run, send, table_items
 
 
@@ -134,7 +134,7 @@ def test_a_letter_whose_own_pdf_expired_comes_back_from_its_print_file_through_t
 
     from pypdf import PdfReader
 
-    from dunning.cli.main import main as cli
+    from dunning_ops.cli.main import main as cli
 
     summary = json.loads(first_run["output"])
     prefix = f"print/{DEMO_AS_OF.isoformat()}/{summary['run_id']}/"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dunning.cli.main import main as cli
+from dunning_ops.cli.main import main as cli
 from tests.support.local import contacts, send
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dunning.local.demo import run_demo
-from dunning.print_extract import extract_files
+from dunning.app.print_extract import extract_files
+from dunning_ops.local.demo import run_demo
 
 
 def test_the_demo_runs_and_writes_letters_emails_and_the_print_extract(tmp_path: Path, capsys) -> None:

@@ -82,7 +82,7 @@ def test_stream_samples_are_processed_without_batch_failures(stack, logical_id, 
 
 
 def test_archive_sample_writes_the_expired_contacts_to_one_archive_object(stack):
-    from dunning.archive import PREFIX, decode_lines
+    from dunning.app.archive import PREFIX, decode_lines
     from dunning.store.blobs import Blobs
 
     event = sample("archive_contacts.json")

@@ -9,11 +9,11 @@ from itertools import pairwise
 
 import pytest
 
-from dunning.cli.main import main as cli
-from dunning.local.demo_data import DEMO_AS_OF
-from dunning.simulation import simulated_contacts
+from dunning.app.simulation import simulated_contacts
 from dunning.store.blobs import Blobs
 from dunning.store.ledger import LedgerRepository
+from dunning_ops.cli.main import main as cli
+from dunning_ops.local.demo_data import DEMO_AS_OF
 from tests.support.local import bucket_keys, contacts, run, table_items
 
 TABLES = ("LedgerTable", "ContactsTable", "RunsTable", "IdempotencyTable")

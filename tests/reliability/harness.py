@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from dunning.config_loader import load_config_dir
-from dunning.local.stack import LocalStack
 from dunning.models.config import Config
+from dunning_ops.local.stack import LocalStack
 from tests.reliability.hooks import Call, Hooks, Listener
 from tests.support.local import ROOT, demo_events, publish
 
@@ -194,10 +194,10 @@ def _manifest_rows(data: bytes) -> list[str]:
 
 def snapshot(stack: LocalStack) -> dict[str, Any]:
     """Everything the system produced, read from its outputs, normalised for comparison."""
-    from dunning.local.demo import sent_emails
     from dunning.store import dynamo
     from dunning.store.blobs import Blobs
     from dunning.store.contacts import ContactsRepository
+    from dunning_ops.local.demo import sent_emails
 
     ledger = sorted(
         ([i["pk"], i["sk"], "" if i["sk"] == "STATE" else i.get("v", ""), i.get("data", "")]

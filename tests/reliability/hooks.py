@@ -1,6 +1,6 @@
 """botocore event hooks for the embedded stack: know which function a call comes from, record it, fault it.
 
-Handlers run in-process (see :mod:`dunning.local.runtime`): every invocation runs in the moto server's
+Handlers run in-process (see :mod:`dunning_ops.local.runtime`): every invocation runs in the moto server's
 request thread, so a thread-local set around ``runtime.invoke`` tells which function a boto call is made
 for (a context variable carries it into threads a handler starts with its context, e.g. assign's parallel
 Scan). Step Functions' own Lambda invokes come from moto's executor thread with the state machine's fixed

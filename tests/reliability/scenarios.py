@@ -21,8 +21,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from dunning.local.demo_data import DEMO_AS_OF
 from dunning.models.config import Config, ContactType, EmailBody, EmailTemplate, LetterTemplate
+from dunning_ops.local.demo_data import DEMO_AS_OF
 from tests.reliability.faults import FaultInjector, Outage, PermanentSesRejection, ResponseLost, error_response
 from tests.reliability.harness import Harness, demo_config, demo_events
 from tests.reliability.hooks import SFN, Call, Listener
@@ -45,7 +45,7 @@ def event_type(body: str) -> str | None:
 
 
 def _common(h: Harness) -> dict[str, Any]:
-    from dunning.local.translate import LOCAL_PARAMETERS
+    from dunning_ops.local.translate import LOCAL_PARAMETERS
 
     return {"calls": h.recorder.calls, "log_lines": h.logs.lines, "function_output": h.sink.getvalue(),
             "resources": h.stack.resources, "parameters": LOCAL_PARAMETERS,
@@ -89,7 +89,7 @@ def clean() -> dict[str, Any]:
         events = demo_events()
         h.send(events)
         run = h.run(DEMO_AS_OF)
-        from dunning.local.demo import sent_emails
+        from dunning_ops.local.demo import sent_emails
 
         return {"events": len(events), "run": _execution(run), "snapshot": h.snapshot(),
                 "printed": _print_rows(h), "manifests": print_manifests(h), "emails_sent": len(sent_emails()),
@@ -101,7 +101,7 @@ def stream_records(h: Harness) -> list[dict[str, Any]]:
     """Every record of the contacts table's stream, from the trim horizon, as Lambda receives them."""
     from moto.dynamodb.models import dynamodb_backends
 
-    from dunning.local.stack import ACCOUNT, REGION
+    from dunning_ops.local.stack import ACCOUNT, REGION
 
     table = dynamodb_backends[ACCOUNT][REGION].tables[h.stack.outputs["ContactsTableName"]]
     arn = f"{table.table_arn}/stream/{table.latest_stream_label}"
@@ -126,8 +126,8 @@ def stream_records(h: Harness) -> list[dict[str, Any]]:
 
 def redeliver_stream(h: Harness) -> dict[str, int]:
     """Deliver every contacts-stream INSERT again to the function its event source mapping feeds."""
-    from dunning.local.demo import sent_emails
-    from dunning.local.pollers import event_json_default
+    from dunning_ops.local.demo import sent_emails
+    from dunning_ops.local.pollers import event_json_default
 
     lam = h.stack.client("lambda")
     records = stream_records(h)
@@ -164,7 +164,7 @@ def redelivered() -> dict[str, Any]:
     rng.shuffle(late_wave)
     late_wave.sort(key=lambda i: i in set(contact_events))  # facts first, then contact-creating events
     with Harness.started() as h:
-        from dunning.local.demo import sent_emails
+        from dunning_ops.local.demo import sent_emails
 
         h.send(events[i] for i in first_wave)
         h.send(events[i] for i in contact_wave)
@@ -187,7 +187,7 @@ def faults(seed: int = SEED, rate: float = 0.10) -> dict[str, Any]:
         events = demo_events()
         h.send(events)
         run = h.run(DEMO_AS_OF)
-        from dunning.local.demo import sent_emails
+        from dunning_ops.local.demo import sent_emails
 
         return {"events": len(events), "run": _execution(run), "snapshot": h.snapshot(), "printed": _print_rows(h),
                 "emails_sent": len(sent_emails()), "faults": injector.figures(), **_common(h)}
@@ -275,7 +275,7 @@ def _cli(stack: Any, *args: str) -> tuple[int, Any]:
     from pathlib import Path
 
     exe = Path(sys.executable).with_name("dunning")
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "dunning.cli.main"]
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "dunning_ops.cli.main"]
     proc = subprocess.run([*command, "--endpoint-url", stack.endpoint, *args], capture_output=True, text=True,
                           timeout=120, check=False)
     try:
@@ -299,8 +299,8 @@ class _Denied(Listener):
 
 
 def operations() -> dict[str, Any]:
-    from dunning.local.demo import sent_emails
     from dunning.store.contacts import ContactsRepository
+    from dunning_ops.local.demo import sent_emails
     from tests.reliability.corpus.generate import good_events
 
     with Harness.started(operations_config()) as h:
@@ -407,7 +407,7 @@ def operations() -> dict[str, Any]:
         #    archive function keeps them in the runs bucket
         import time
 
-        from dunning.archive import PREFIX
+        from dunning.app.archive import PREFIX
         from dunning.store.blobs import Blobs
 
         expired = h.stack.expire_ttl(time.time() + 3650 * 86400, ["ContactsTable"])

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dunning.local.translate import load_sam_template, translate
+from dunning_ops.local.translate import load_sam_template, translate
 from tests.reliability.harness import record_figures
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import re
 from collections import Counter, defaultdict
 from typing import Any
 
-from dunning.ingest import CONTACT_EVENTS, facts_for_event
+from dunning.app.ingest import CONTACT_EVENTS, facts_for_event
 from dunning.models.events import MAX_EVENT_BYTES, EventValidationError, parse_event
 from tests.reliability.harness import record_figures
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from dunning.local.translate import load_sam_template, translate
 from dunning.models.events import MAX_EVENT_BYTES
 from dunning.templating import TemplateError, render
+from dunning_ops.local.translate import load_sam_template, translate
 from tests.reliability.harness import record_figures
 from tests.support.local import demo_events
 

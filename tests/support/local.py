@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from dunning.config_loader import load_config_dir
-from dunning.local.stack import LocalStack
 from dunning.models.config import Config
+from dunning_ops.local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_EVENTS = ROOT / "events" / "demo" / "events.jsonl"

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from dunning.local.translate import load_sam_template, translate
+from dunning_ops.local.translate import load_sam_template, translate
 from tests.reliability.conftest import clean_run, corpus_run, operations_run, redelivered_run  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ KNOWN_GAPS: dict[str, str] = {}  # every gap found earlier is fixed in template.
 
 @pytest.fixture(scope="module")
 def cfn() -> dict[str, Any]:
-    from dunning.local.translate import LOCAL_PARAMETERS
+    from dunning_ops.local.translate import LOCAL_PARAMETERS
 
     return translate(ROOT / "template.yaml", "code-bucket", dict(LOCAL_PARAMETERS)).cloudformation
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dunning.local.translate import load_sam_template, translate
+from dunning_ops.local.translate import load_sam_template, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_sam_template(ROOT / "template.yaml")
@@ -131,7 +131,7 @@ def test_the_schedule_and_sender_identity_are_parameters():
 
 
 def test_local_only_differences_are_visible_template_parameters():
-    from dunning.local.translate import LOCAL_PARAMETERS
+    from dunning_ops.local.translate import LOCAL_PARAMETERS
 
     assert set(LOCAL_PARAMETERS) <= set(TEMPLATE["Parameters"])
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dunning.costmodel import (
+from dunning_ops.costmodel import (
     Assumptions,
     Prices,
     Profile,
@@ -119,14 +119,14 @@ def test_cli(tmp_path, capsys):
 
 
 def test_the_modelled_read_concurrency_of_the_print_extract_is_the_code_s():
-    from dunning.costmodel import Assumptions
-    from dunning.print_extract import FETCH_WORKERS
+    from dunning.app.print_extract import FETCH_WORKERS
+    from dunning_ops.costmodel import Assumptions
 
     assert Assumptions().io_concurrency["PrintExtractShardFunction/s3.GetObject"] == FETCH_WORKERS
 
 
 def test_overlapping_calls_cost_their_latency_once_per_pool():
-    from dunning.costmodel import Assumptions, Unit, lambda_ms
+    from dunning_ops.costmodel import Assumptions, Unit, lambda_ms
 
     unit = Unit(calls={"PrintExtractShardFunction": {"s3.GetObject": 16.0}})
     a = Assumptions()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from dunning.models.accounts import AccountView
 from dunning.models.config import ActivityTemplate, Config, ContactType
 from dunning.models.contacts import (
     ActivityDetails,
@@ -29,7 +30,6 @@ from dunning.models.contacts import (
 )
 from dunning.models.decisions import AccountDecision, PlannedAction
 from dunning.models.events import AccountPerson, AccountUpserted, PartyContact, PersonUpserted
-from dunning.models.ledger import AccountView
 
 Action = Literal["letter", "email", "activity", "none"]
 DEFAULT_LANGUAGE = "en"

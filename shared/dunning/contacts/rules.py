@@ -4,7 +4,7 @@
 - Every other event: each :class:`~dunning.models.config.ContactRule` with that ``event_type`` whose
   ``conditions`` match is applied. A rule with ``algorithm: NAME`` delegates to the plug-in ``NAME``
   (:mod:`dunning.contacts.plugins`); any other rule is declarative and fills person/account/premise as it
-  says. Conditions are evaluated with :func:`dunning.collections.criteria.matches` on the payload dumped
+  says. Conditions are evaluated with :func:`dunning.strategy.criteria.matches` on the payload dumped
   to a dict, plus ``account`` / ``service_agreement`` / ``premise`` keys holding the loaded records (so a
   condition may test ``account.attributes.segment``); a payload field of the same name wins.
 
@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dunning.collections.criteria import matches
 from dunning.contacts.context import (
     PROCESS_EVENT_TYPES,
     EventContext,
@@ -46,6 +45,7 @@ from dunning.contacts.plugins import PluginRegistry, default_registry
 from dunning.models.config import Config, ContactRule, PersonFill
 from dunning.models.contacts import ContactDraft
 from dunning.models.events import ContactRequested, ProcessEvent
+from dunning.strategy.criteria import matches
 
 USER_EVENT_TYPE = "contact.requested"
 

@@ -27,10 +27,10 @@ from babel.core import UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency
 
+from dunning.models.accounts import AccountView, InvoiceView
 from dunning.models.config import Company
 from dunning.models.contacts import EmailRecipient
 from dunning.models.events import AccountUpserted, PersonUpserted
-from dunning.models.ledger import AccountView, InvoiceView
 
 
 def locale_for(language: str) -> Locale:

@@ -24,10 +24,10 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, format_decimal
 
+from dunning.models.accounts import AccountView, InvoiceView
 from dunning.models.config import Company
 from dunning.models.contacts import Contact
 from dunning.models.events import PersonUpserted, PremiseUpserted
-from dunning.models.ledger import AccountView, InvoiceView
 
 # Markers a template writes on a line of its own; the layout replaces them (see dunning.letters.render).
 INVOICE_TABLE_MARKER = "[[dunning:invoice-table]]"

@@ -15,7 +15,7 @@ then the letter's pages cut out of its print file with pypdf. A print file in De
 it is restored: :class:`RestoreNeeded` says so (:meth:`dunning.store.blobs.Blobs.restore` asks S3 for one).
 
 A contact past ``ContactRetentionDays`` is no longer in the contacts table but in the archive
-(:mod:`dunning.archive`), which is read per account: :func:`find_letter_contact`.
+(:mod:`dunning.app.archive`), which is read per account: :func:`find_letter_contact`.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def retrieved_key(contact_id: str) -> str:
 def find_letter_contact(contacts: ContactsRepository, archive: Blobs, contact_id: str,
                         account_id: str | None = None) -> Contact:
     """The contact from the contacts table or, given its account, from the archive (runs bucket)."""
-    from dunning.archive import archived_contacts
+    from dunning.app.archive import archived_contacts
 
     contact = contacts.get(contact_id)
     if contact is None and account_id:

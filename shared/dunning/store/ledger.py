@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dunning.ledger import build_account_view
+from dunning.account_view import build_account_view
+from dunning.models.accounts import AccountView, CollectionState, ManualAssignment
 from dunning.models.events import (
     AccountUpserted,
     InvoiceCollectionStatusChanged,
@@ -38,7 +39,6 @@ from dunning.models.events import (
     PremiseUpserted,
     ServiceAgreementUpserted,
 )
-from dunning.models.ledger import AccountView, CollectionState, ManualAssignment
 from dunning.store import dynamo
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dunning.archive import (
+from dunning.app.archive import (
     PREFIX,
     ArchiveBatch,
     NotArchivable,
@@ -23,10 +23,10 @@ from dunning.archive import (
     encode_lines,
     is_ttl_deletion,
 )
-from dunning.local.pollers import TTL_IDENTITY, matches_pattern
-from dunning.local.translate import load_sam_template
 from dunning.models.contacts import Contact
 from dunning.store.contacts import DEFAULT_RETENTION_DAYS, ContactsRepository, expires_at
+from dunning_ops.local.pollers import TTL_IDENTITY, matches_pattern
+from dunning_ops.local.translate import load_sam_template
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = json.loads((ROOT / "events" / "archive_contacts.json").read_text(encoding="utf-8"))
@@ -195,7 +195,7 @@ def handler_module(monkeypatch):
 
 
 def _context() -> Any:
-    from dunning.local.runtime import LambdaContext
+    from dunning_ops.local.runtime import LambdaContext
 
     return LambdaContext("archive", "arn:aws:lambda:us-east-1:123456789012:function:archive", 512, 120)
 

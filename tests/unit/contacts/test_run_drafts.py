@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from dunning.contacts.create import ContactRejected, prepare_contact, run_contact_drafts
+from dunning.models.accounts import AccountView
 from dunning.models.contacts import ActivityDetails, Contact, ContactDraft, EmailRecipient
 from dunning.models.decisions import AccountDecision, PlannedAction
 from dunning.models.events import AccountPerson, AccountUpserted, PartyContact, PersonUpserted
-from dunning.models.ledger import AccountView
 
 from .factories import AS_OF, NOW, account, config_data, make_config, person
 

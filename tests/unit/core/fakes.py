@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
+from dunning.models.accounts import AccountView, CollectionState
 from dunning.models.contacts import Contact
 from dunning.models.events import PersonUpserted
-from dunning.models.ledger import AccountView, CollectionState
 from dunning.store.ledger import items_to_view
 from dunning.store.runs import RunAlreadyActive
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dunning.ingest import CONTACT_EVENTS, facts_for_event
+from dunning.app.ingest import CONTACT_EVENTS, facts_for_event
 from dunning.models.events import parse_event
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from dunning.ledger import build_account_view
+from dunning.account_view import build_account_view
 from dunning.models.events import InvoicePosted, PaymentApplication, PaymentReceived
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dunning.local.pollers import matches_pattern
-from dunning.local.translate import LOCAL_PARAMETERS, translate
+from dunning_ops.local.pollers import matches_pattern
+from dunning_ops.local.translate import LOCAL_PARAMETERS, translate
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -10,11 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dunning.config_loader import load_config_dir
-from dunning.ingest import facts_for_event
-from dunning.local.demo_data import DEMO_AS_OF, build
-from dunning.models.events import PersonUpserted, parse_event
-from dunning.run import (
+from dunning.app.ingest import facts_for_event
+from dunning.app.run import (
     BatchInput,
     Deps,
     StartRunInput,
@@ -24,8 +21,11 @@ from dunning.run import (
     start_run,
     summarize_run,
 )
-from dunning.simulation import simulated_contacts
+from dunning.app.simulation import simulated_contacts
+from dunning.config_loader import load_config_dir
+from dunning.models.events import PersonUpserted, parse_event
 from dunning.store.runs import RunAlreadyActive
+from dunning_ops.local.demo_data import DEMO_AS_OF, build
 from tests.unit.core.fakes import FakeBlobs, FakeContacts, FakeLedger, FakeRuns
 
 ROOT = Path(__file__).resolve().parents[3]

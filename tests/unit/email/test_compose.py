@@ -16,10 +16,10 @@ from dunning.email import (
     email_context,
     format_address,
 )
+from dunning.models.accounts import AccountView, InvoiceView
 from dunning.models.config import Company, Config, EmailTemplate
 from dunning.models.contacts import Contact, EmailRecipient
 from dunning.models.events import AccountUpserted, PersonUpserted
-from dunning.models.ledger import AccountView, InvoiceView
 from dunning.templating import TemplateError
 
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from dunning.letters.context import build_letter_context
+from dunning.models.accounts import AccountView, InvoiceView
 from dunning.models.common import Address
 from dunning.models.config import Company, LetterTemplate
 from dunning.models.contacts import Contact
 from dunning.models.events import AccountUpserted, PersonUpserted, PremiseUpserted
-from dunning.models.ledger import AccountView, InvoiceView
 
 TODAY = date(2026, 3, 5)
 CONTACT_ID = "c-0123456789abcdef01234567"

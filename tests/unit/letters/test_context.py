@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from dunning.letters.context import build_letter_context, format_day, format_money, is_rtl, localize_context
+from dunning.models.accounts import InvoiceView
 from dunning.models.common import Address
 from dunning.models.events import PremiseUpserted
-from dunning.models.ledger import InvoiceView
 
 from .support import ACCOUNT_ID, COMPANY, CONTACT_ID, TODAY, contact, make_context
 

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from dunning.letters.extract import ExtractFile
-from dunning.models.contacts import Contact
-from dunning.print_extract import (
+from dunning.app.print_extract import (
     RECIPIENT_METADATA,
     ExtractDeps,
     ExtractOptions,
@@ -32,6 +30,8 @@ from dunning.print_extract import (
     run_print_extract,
     still_pending,
 )
+from dunning.letters.extract import ExtractFile
+from dunning.models.contacts import Contact
 from dunning.store.blobs import Blobs
 from dunning.store.contacts import PRINT_PENDING, ContactsRepository
 from dunning.store.runs import RunsRepository

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from dunning.archive import PREFIX, archived_contact, encode_lines
+from dunning.app.archive import PREFIX, archived_contact, encode_lines
+from dunning.app.print_extract import ExtractDeps, build_shard
 from dunning.letters.extract import ExtractFile
 from dunning.letters.retrieve import (
     ContactNotFound,
@@ -23,7 +24,6 @@ from dunning.letters.retrieve import (
     retrieved_key,
 )
 from dunning.models.contacts import Contact
-from dunning.print_extract import ExtractDeps, build_shard
 from dunning.store import dynamo
 from dunning.store.contacts import contact_item
 

@@ -1,0 +1,90 @@
+"""Pure fold of an account's stored facts into its ledger view.
+
+Payments are applied in two passes, so the result does not depend on the order events arrived in:
+
+1. every payment's explicit applications go to the invoices they name (capped at what is open);
+   money named for an invoice that is not known yet is *held* for it, never lost and never spent
+   elsewhere, and is applied as soon as the invoice is posted;
+2. all remaining money (unapplied amounts and overpayments) is applied oldest-first to what is
+   still open; anything left is account credit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from dunning.models.accounts import AccountView, CollectionState, InvoiceView, ManualAssignment
+from dunning.models.events import (
+    AccountUpserted,
+    CollectionStatus,
+    InvoicePosted,
+    PaymentPredictionUpdated,
+    PaymentReceived,
+)
+
+ZERO = Decimal(0)
+
+
+def build_account_view(
+    account_id: str,
+    *,
+    account: AccountUpserted | None = None,
+    invoices: Iterable[InvoicePosted] = (),
+    payments: Iterable[PaymentReceived] = (),
+    statuses: Mapping[str, CollectionStatus] | None = None,
+    predictions: Mapping[str, PaymentPredictionUpdated] | None = None,
+    state: CollectionState | None = None,
+    manual_assignment: ManualAssignment | None = None,
+) -> AccountView:
+    statuses = statuses or {}
+    predictions = predictions or {}
+    posted = sorted(invoices, key=lambda i: (i.due_date, i.invoice_date, i.invoice_id))
+    open_amount: dict[str, Decimal] = {i.invoice_id: i.amount for i in posted}
+    held: dict[str, Decimal] = {}
+    pool = ZERO
+
+    for payment in sorted(payments, key=lambda p: (p.received_on, p.payment_id)):
+        remaining = payment.amount
+        for app in payment.applications:
+            if app.invoice_id not in open_amount:
+                held[app.invoice_id] = held.get(app.invoice_id, ZERO) + app.amount
+                remaining -= app.amount
+                continue
+            applied = min(app.amount, open_amount[app.invoice_id])
+            open_amount[app.invoice_id] -= applied
+            remaining -= applied
+        pool += remaining
+
+    for invoice in posted:  # oldest first
+        if pool <= 0:
+            break
+        applied = min(pool, open_amount[invoice.invoice_id])
+        open_amount[invoice.invoice_id] -= applied
+        pool -= applied
+
+    views = []
+    for inv in posted:
+        pred = predictions.get(inv.invoice_id)
+        views.append(
+            InvoiceView(
+                invoice_id=inv.invoice_id,
+                invoice_date=inv.invoice_date,
+                due_date=inv.due_date,
+                amount=inv.amount,
+                currency=inv.currency,
+                open_amount=open_amount[inv.invoice_id],
+                collection_status=statuses.get(inv.invoice_id),
+                late_probability=pred.late_probability if pred else None,
+                very_late_probability=pred.very_late_probability if pred else None,
+            )
+        )
+    return AccountView(
+        account_id=account_id,
+        account=account,
+        invoices=views,
+        unapplied_credit=pool,
+        held_for_unknown_invoices=held,
+        state=state or CollectionState(),
+        manual_assignment=manual_assignment,
+    )

@@ -1,0 +1,135 @@
+"""``make demo``: the whole collections path on the embedded local stack, results written to ``out/``.
+
+1. start the local stack in-process (moto + template.yaml, handlers run in-process)
+2. publish ``infra/config`` 3. send ``events/demo/events.jsonl`` through the events queue
+4. run the collections run for a fixed as-of date through the state machine
+5. write letters (PDF), emails (.eml), the print extract, contacts and the run summary to ``out/``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from dunning_ops.local.demo_data import DEMO_AS_OF
+from dunning_ops.local.stack import ACCOUNT, REGION, LocalStack, project_root
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def sent_emails() -> list[Any]:
+    """Emails the local SES accepted (the local stand-in for an inbox)."""
+    from moto.ses.models import RawMessage, ses_backends
+
+    return [m for m in ses_backends[ACCOUNT][REGION].sent_messages if isinstance(m, RawMessage)]
+
+
+def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> int:
+    from dunning.app.print_extract import extract_files
+    from dunning.config_loader import load_config_dir
+    from dunning.store.blobs import Blobs
+    from dunning.store.contacts import ContactsRepository
+    from dunning_ops.cli.main import wait_for_run
+    from dunning_ops.cli.target import Target
+
+    as_of = as_of or DEMO_AS_OF
+    root = project_root()
+    started = time.perf_counter()
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "logs").mkdir(parents=True)
+    log = (out / "logs" / "functions.log").open("w", encoding="utf-8")
+
+    _say("[1/5] starting the local stack (moto + template.yaml)")
+    stack = LocalStack.start(port=port, log_sink=log, capture_stdout=True, progress=sys.__stdout__)
+    try:
+        target = Target.from_args(stack.endpoint, None, REGION)
+        settings = target.settings
+        runs_blobs, letters = Blobs(settings.runs_bucket), Blobs(settings.letters_bucket)
+        contacts_repo = ContactsRepository(settings.contacts_table)
+
+        _say("[2/5] publishing infra/config")
+        config = load_config_dir(root / "infra" / "config")
+        runs_blobs.publish_config(config)
+        _say(f"      {len(config.hierarchies)} strategies, {len(config.contact_types)} contact types, "
+             f"{len(config.letter_templates)} letter templates, {len(config.email_templates)} email templates")
+
+        _say("[3/5] sending the demo events through the events queue")
+        lines = (root / "events" / "demo" / "events.jsonl").read_text(encoding="utf-8").splitlines()
+        sqs = stack.client("sqs")
+        url = stack.outputs["EventsQueueUrl"]
+        for i in range(0, len(lines), 10):
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": b}
+                                                          for j, b in enumerate(lines[i : i + 10])])
+        stack.drain()
+        rejected = runs_blobs.rejected()
+        _say(f"      {len(lines)} events sent, {len(rejected)} rejected; event-driven contacts created")
+
+        _say(f"[4/5] collections run for {as_of.isoformat()} (Step Functions on the local stack)")
+        sfn = stack.client("stepfunctions")
+        arn = sfn.start_execution(stateMachineArn=stack.outputs["CollectionsRunStateMachineArn"],
+                                  name=f"demo-{as_of.isoformat()}", input=json.dumps({"as_of": as_of.isoformat()}))
+        summary = wait_for_run(target, arn["executionArn"])
+        stack.drain()
+        extract: dict[str, Any] = summary.get("print") or {}
+
+        _say(f"[5/5] writing results to {out}/")
+        contacts = sorted(contacts_repo.all(), key=lambda c: (c.account_id or "", c.contact_id))
+        (out / "letters").mkdir()
+        (out / "emails").mkdir()
+        n_letters = 0
+        for c in contacts:
+            if c.s3_key:
+                (out / "letters" / f"{c.account_id or 'none'}_{c.language}_{c.contact_id}.pdf").write_bytes(
+                    letters.get_bytes(c.s3_key))
+                n_letters += 1
+        emails = sent_emails()
+        by_message = {c.ses_message_id: c for c in contacts if c.ses_message_id}
+        for m in emails:
+            sent = by_message.get(m.id)
+            name = f"{sent.account_id}_{sent.language}_{sent.contact_id}" if sent else m.id
+            (out / "emails" / f"{name}.eml").write_text(m.raw_data, encoding="utf-8")
+        files = extract_files(extract)
+        if files:
+            (out / "print").mkdir()
+            for key in files:
+                (out / "print" / Path(key).name).write_bytes(letters.get_bytes(key))
+        (out / "contacts.json").write_text(json.dumps([c.model_dump(mode="json") for c in contacts], indent=2,
+                                                      ensure_ascii=False), encoding="utf-8")
+        (out / "run-summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        (out / "rejected-events.json").write_text(json.dumps(rejected, indent=2, ensure_ascii=False),
+                                                  encoding="utf-8")
+        by_status: dict[str, int] = {}
+        for c in contacts:
+            by_status[f"{c.action}:{c.status}"] = by_status.get(f"{c.action}:{c.status}", 0) + 1
+        failed = [c for c in contacts if c.status == "failed"]
+        dlq = int(sqs.get_queue_attributes(QueueUrl=stack.outputs["EventsDeadLetterQueueUrl"],
+                                           AttributeNames=["ApproximateNumberOfMessages"])
+                  ["Attributes"]["ApproximateNumberOfMessages"])
+        _say("")
+        _say(f"run {summary.get('run_id')} {summary.get('status')}: {summary.get('with_open_balance', 0)} accounts "
+             f"with an open balance, {summary.get('acting_accounts', 0)} acted on")
+        _say(f"contacts: {len(contacts)} in total  " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
+        _say(f"letters:  {n_letters} PDF  -> {out}/letters/")
+        _say(f"emails:   {len(emails)} .eml -> {out}/emails/")
+        if files:
+            _say(f"print:    {extract.get('letters', 0)} letters in {len(files)} files -> {out}/print/")
+        _say(f"summary:  {out}/run-summary.json, {out}/contacts.json; function logs in {out}/logs/")
+        if dlq:
+            _say(f"dead-letter queue: {dlq} event(s) failed repeatedly - see {out}/logs/functions.log")
+        for c in failed:
+            _say(f"  failed {c.contact_id}: {c.reason}")
+        if stack.pollers.errors:
+            _say(f"poller notes: {stack.pollers.errors[:5]}")
+        _say(f"done in {time.perf_counter() - started:.1f}s")
+        return 0 if summary.get("status") == "SUCCEEDED" and not failed and not dlq else 1
+    finally:
+        stack.stop()
+        log.close()

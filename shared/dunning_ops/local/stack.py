@@ -1,0 +1,306 @@
+"""The embedded local AWS: moto in server mode with ``template.yaml`` deployed into its CloudFormation.
+
+Usage::
+
+    with LocalStack.start(port=4566) as stack:
+        print(stack.endpoint, stack.outputs["EventsQueueUrl"])
+
+Production code does not know it is local: the functions read their settings from the environment the
+template gives them, and boto3 finds the endpoint through ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+
+from dunning_ops.local.pollers import Mapping, Pollers, TtlTable
+from dunning_ops.local.runtime import InProcessRuntime, install, zip_folder
+from dunning_ops.local.translate import LOCAL_PARAMETERS, LocalTemplate, translate
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+STACK_NAME = "dunning-local"
+CODE_BUCKET = "dunning-local-code"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
+
+
+def project_root() -> Path:
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "template.yaml").exists():
+            return parent
+    return Path.cwd()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LocalStack:
+    endpoint: str
+    port: int
+    outputs: dict[str, str]
+    resources: dict[str, str]  # logical id -> physical id
+    template: LocalTemplate
+    runtime: InProcessRuntime
+    pollers: Pollers
+    _server: Any = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ start / stop
+    @classmethod
+    def start(
+        cls,
+        *,
+        port: int | None = None,
+        template_path: Path | None = None,
+        parameters: dict[str, str] | None = None,
+        log_sink: TextIO | None = None,
+        capture_stdout: bool = False,
+        extra_env: dict[str, str] | None = None,
+        poll: bool = True,
+        progress: TextIO | None = None,
+        ttl_clock_offset_days: float | None = None,
+    ) -> LocalStack:
+        from moto.core.config import default_user_config
+        from moto.server import ThreadedMotoServer
+
+        def say(msg: str) -> None:
+            if progress:
+                print(msg, file=progress, flush=True)
+
+        port = port or free_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        env = {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "MOTO_PORT": str(port),
+               "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false"}
+        os.environ.update(env)  # the CLI, the pollers and Step Functions' own clients use the same endpoint
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        template_path = template_path or project_root() / "template.yaml"
+        # Module-level objects (Powertools Logger/Metrics) may be built before the first invocation, as in
+        # a real sandbox's init: give the process the template's global function settings as defaults.
+        for key, value in _global_function_env(template_path).items():
+            os.environ.setdefault(key, value)
+        default_user_config["core"]["reset_boto3_session"] = False
+
+        _route_cloudformation_state_machines()
+        runtime = InProcessRuntime(base_env={**env, **(extra_env or {})}, log_sink=log_sink,
+                                   capture_stdout=capture_stdout)
+        install(runtime)
+        say(f"starting moto on {endpoint}")
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("moto").setLevel(logging.ERROR)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+
+        params = {**LOCAL_PARAMETERS, **(parameters or {})}
+        say(f"translating {template_path.name} with aws-sam-translator")
+        local = translate(template_path, CODE_BUCKET, params)
+        runtime.register(local.functions)
+
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
+        s3.create_bucket(Bucket=CODE_BUCKET)
+        for key, folder in local.zips.items():
+            s3.put_object(Bucket=CODE_BUCKET, Key=key, Body=zip_folder(folder))
+
+        say(f"deploying stack {STACK_NAME} into moto CloudFormation")
+        cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION)
+        body = json.dumps(local.cloudformation)
+        from moto.cloudformation.parsing import resource_class_from_type
+
+        skipped = sorted({r["Type"] for r in local.cloudformation["Resources"].values()
+                          if resource_class_from_type(r["Type"]) is None})
+        warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
+        cfn.create_stack(
+            StackName=STACK_NAME,
+            TemplateBody=body,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()
+                        if k in local.cloudformation.get("Parameters", {})],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        stack = _wait_for_stack(cfn)
+        if skipped:
+            say(f"  moto has no CloudFormation support for: {', '.join(skipped)} (not needed locally)")
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        resources = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in cfn.describe_stack_resources(StackName=STACK_NAME)["StackResources"]
+            if r.get("LogicalResourceId") and r.get("PhysicalResourceId")
+        }
+        _switch_off_moto_triggers()
+        sesv2 = boto3.client("sesv2", endpoint_url=endpoint, region_name=REGION)
+        sesv2.create_email_identity(EmailIdentity=params["SenderIdentity"])
+        sesv2.create_email_identity(EmailIdentity=params["SenderIdentity"].split("@")[-1])
+
+        pollers = Pollers(endpoint, REGION, _mappings(local, resources))
+        pollers.ttl_tables = list(_ttl_tables(local, resources).values())
+        if ttl_clock_offset_days is not None:  # DynamoDB TTL, on a clock this many days ahead
+            offset = ttl_clock_offset_days * 86400
+            pollers.ttl_clock = lambda: time.time() + offset
+        if poll:
+            pollers.start()
+        say(f"stack ready: {len(resources)} resources, {len(local.functions)} functions running in-process")
+        return cls(endpoint, port, outputs, resources, local, runtime, pollers, server, env)
+
+    def stop(self) -> None:
+        """Stop polling and the server, and forget every resource (moto's backends are per process)."""
+        self.pollers.stop()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+            from moto.backends import get_backend
+
+            for name in ("cloudformation", "lambda", "sqs", "dynamodb", "dynamodbstreams", "s3", "stepfunctions",
+                         "ses", "sesv2", "iam", "logs", "events", "scheduler", "cloudwatch", "sns"):
+                try:
+                    get_backend(name).reset()
+                except Exception:  # noqa: S112 - best effort: a backend moto does not have
+                    continue
+            from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+            stepfunctions_parser_backends.reset()
+
+    def __enter__(self) -> LocalStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ helpers for callers
+    def client(self, service: str) -> Any:
+        session: Any = boto3.session.Session()
+        return session.client(service, endpoint_url=self.endpoint, region_name=REGION)
+
+    def drain(self, timeout: float = 300.0) -> None:
+        self.pollers.drain(timeout)
+
+    def function_name(self, logical_id: str) -> str:
+        return self.resources[logical_id]
+
+    def expire_ttl(self, now: float, tables: list[str] | None = None) -> dict[str, int]:
+        """What DynamoDB's TTL process would have deleted by ``now`` (epoch seconds), in the template's tables with
+        a TimeToLiveSpecification (logical ids; default all); returns the deletions per table. The stream records
+        are delivered by the next poll (``drain()``)."""
+        ttl = _ttl_tables(self.template, self.resources)
+        return {logical: self.pollers.expire_ttl(t.table, t.attribute, now) for logical, t in ttl.items()
+                if tables is None or logical in tables}
+
+
+def _global_function_env(template_path: Path) -> dict[str, str]:
+    from dunning_ops.local.translate import load_sam_template
+
+    variables = (load_sam_template(template_path).get("Globals", {}).get("Function", {})
+                 .get("Environment", {}).get("Variables", {}))
+    return {k: v for k, v in variables.items() if isinstance(v, str) and k.startswith("POWERTOOLS_")}
+
+
+def _wait_for_stack(cfn: Any) -> dict[str, Any]:
+    for _ in range(600):
+        stack: dict[str, Any] = cfn.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status.endswith("_COMPLETE") and "ROLLBACK" not in status:
+            return stack
+        if "FAILED" in status or "ROLLBACK" in status:
+            events = cfn.describe_stack_events(StackName=STACK_NAME)["StackEvents"]
+            reasons = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}" for e in events
+                       if "FAILED" in e["ResourceStatus"]]
+            raise RuntimeError(f"local stack failed ({status}): {reasons[:5]}")
+        time.sleep(0.1)
+    raise TimeoutError("local stack did not finish deploying")
+
+
+def _route_cloudformation_state_machines() -> None:
+    """moto's CloudFormation creates state machines in the plain Step Functions backend, while the API
+    serves (and executes) them from the parser backend once ``execute_state_machine`` is on. Point the
+    CloudFormation path at the executing backend."""
+    import moto.stepfunctions.models as sfn_models
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    sfn_models.stepfunctions_backends = stepfunctions_parser_backends  # type: ignore[assignment]
+
+
+def _switch_off_moto_triggers() -> None:
+    """moto would invoke mapped functions inside SendMessage/PutItem; the pollers do it instead."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.sqs.models import sqs_backends
+
+    for region_backends in sqs_backends.values():
+        for backend in region_backends.values():
+            for queue in backend.queues.values():
+                queue.lambda_event_source_mappings.clear()
+    for ddb_region_backends in dynamodb_backends.values():
+        for ddb in ddb_region_backends.values():
+            for table in ddb.tables.values():
+                table.lambda_event_source_mappings.clear()
+
+
+def _ttl_tables(local: LocalTemplate, resources: dict[str, str]) -> dict[str, TtlTable]:
+    """Logical id -> the table and TTL attribute of each table whose TimeToLiveSpecification is enabled."""
+    out = {}
+    for logical, resource in local.cloudformation["Resources"].items():
+        spec = resource.get("Properties", {}).get("TimeToLiveSpecification") or {}
+        if resource["Type"] == "AWS::DynamoDB::Table" and spec.get("Enabled") and logical in resources:
+            out[logical] = TtlTable(resources[logical], spec["AttributeName"])
+    return out
+
+
+def _mappings(local: LocalTemplate, resources: dict[str, str]) -> list[Mapping]:
+    """The template's event source mappings, resolved to the deployed names."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.sqs.models import sqs_backends
+
+    def arn_of(ref: Any) -> str:
+        logical, attr = ref["Fn::GetAtt"] if isinstance(ref["Fn::GetAtt"], list) else ref["Fn::GetAtt"].split(".")
+        physical = resources[logical]
+        if attr == "StreamArn":
+            table_name = physical
+            table = dynamodb_backends[ACCOUNT][REGION].tables[table_name]
+            return str(table.latest_stream_label and table.table_arn + "/stream/" + table.latest_stream_label)
+        queue_name = physical.rsplit("/", 1)[-1]
+        return str(sqs_backends[ACCOUNT][REGION].queues[queue_name].queue_arn)
+
+    out = []
+    for resource in local.cloudformation["Resources"].values():
+        if resource["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        p = resource["Properties"]
+        fn = resources[p["FunctionName"]["Ref"]]
+        patterns = [json.loads(f["Pattern"]) for f in (p.get("FilterCriteria") or {}).get("Filters", [])]
+        dest = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        out.append(
+            Mapping(
+                function_name=fn,
+                source_arn=arn_of(p["EventSourceArn"]),
+                batch_size=int(p.get("BatchSize", 10)),
+                partial="ReportBatchItemFailures" in p.get("FunctionResponseTypes", []),
+                filters=patterns,
+                max_retries=int(p.get("MaximumRetryAttempts", -1)),
+                on_failure_arn=arn_of(dest) if isinstance(dest, dict) else dest,
+                starting_position=p.get("StartingPosition", "TRIM_HORIZON"),
+            )
+        )
+    return out
+
+
+def main_up(port: int, wait: bool = True) -> None:  # pragma: no cover - interactive
+    stack = LocalStack.start(port=port, progress=sys.stderr)
+    print(json.dumps({"endpoint": stack.endpoint, **stack.outputs}, indent=2))
+    if wait:
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            stack.stop()
