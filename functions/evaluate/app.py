@@ -7,20 +7,21 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dunning.app.deps import run_deps
-from dunning.app.run import BatchInput, evaluate_batch
+from dunning.app.deps import evaluate_deps
+from dunning.app.evaluate import evaluate_batch
+from dunning.app.run_models import BatchInput
 from dunning.observability import MetricUnit, logger, metrics, tracer
-from dunning.settings import Settings
+from dunning.settings import EvaluateSettings
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=BatchInput)
 def handler(event: BatchInput, context: LambdaContext) -> dict[str, Any]:
-    settings = Settings.from_env()
+    settings = EvaluateSettings.from_env()
     logger.append_keys(run_id=event.run_id, batch=event.batch)
-    result = evaluate_batch(event, run_deps(settings), settings.history_retention_days)
-    logger.info("batch evaluated", extra={"evaluated": result["evaluated"], "outcomes": result["outcomes"]})
-    metrics.add_metric(name="AccountsEvaluated", unit=MetricUnit.Count, value=result["evaluated"])
-    return result
+    result = evaluate_batch(event, evaluate_deps(settings), settings.history_retention_days)
+    logger.info("batch evaluated", extra={"evaluated": result.evaluated, "outcomes": result.outcomes})
+    metrics.add_metric(name="AccountsEvaluated", unit=MetricUnit.Count, value=result.evaluated)
+    return result.model_dump(mode="json")

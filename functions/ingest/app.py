@@ -8,31 +8,26 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dunning.app.ingest import Ingestor, describe
+from dunning.app.deps import ingestor
+from dunning.app.ingest import describe
 from dunning.observability import MetricUnit, logger, metrics, tracer
-from dunning.settings import Settings
-from dunning.store.blobs import Blobs
-from dunning.store.contacts import ContactsRepository
-from dunning.store.ledger import LedgerRepository
+from dunning.settings import IngestSettings
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = Settings.from_env()
-    blobs = Blobs(settings.runs_bucket)
-    contacts = ContactsRepository(settings.contacts_table, retention_days=settings.contact_retention_days)
-    ingestor = Ingestor(LedgerRepository(settings.ledger_table), contacts, blobs, blobs.config)
+    batch = ingestor(IngestSettings.from_env())
 
     def record_handler(record: SQSRecord) -> None:
-        ingestor.stage(record.message_id, record.body)
+        batch.stage(record.message_id, record.body)
 
     response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                         context=context)
-    result = ingestor.flush()
+    result = batch.flush()
     failures = response.get("batchItemFailures", []) + [
         {"itemIdentifier": mid} for mid in sorted(result.failed_message_ids)
     ]

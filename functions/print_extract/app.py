@@ -8,25 +8,23 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dunning.app.print_extract import ExtractDeps, ExtractOptions, PrintExtractInput, print_extract_step
+from dunning.app.deps import print_extract_deps, print_extract_options
+from dunning.app.print_extract import ExtractPlan, PrintExtractInput, print_extract_step
 from dunning.observability import MetricUnit, logger, metrics, tracer
-from dunning.settings import Settings
+from dunning.settings import PrintExtractSettings
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=PrintExtractInput)
 def handler(event: PrintExtractInput, context: LambdaContext) -> dict[str, Any]:
-    settings = Settings.from_env()
+    settings = PrintExtractSettings.from_env()
     logger.append_keys(run_id=event.run_id)
     # poll inside this invocation for most of its time budget, keeping two minutes for the plan itself
     poll_for = min(settings.print_extract_poll_seconds, max(0.0, context.get_remaining_time_in_millis() / 1000 - 120))
-    options = ExtractOptions(max_attempts=settings.print_extract_max_attempts,
-                             wait_seconds=settings.print_extract_wait_seconds, poll_for=poll_for,
-                             shard_size=settings.print_extract_shard_size,
-                             concurrency=settings.print_extract_concurrency)
-    result = print_extract_step(event, ExtractDeps.from_settings(settings), options)
-    logger.info("print extract", extra={k: v for k, v in result.items() if k != "shards"})
-    metrics.add_metric(name="LettersPlanned", unit=MetricUnit.Count, value=result.get("letters", 0))
-    return result
+    result = print_extract_step(event, print_extract_deps(settings), print_extract_options(settings, poll_for))
+    logger.info("print extract", extra=result.model_dump(mode="json", exclude={"shards"}))
+    metrics.add_metric(name="LettersPlanned", unit=MetricUnit.Count,
+                       value=result.letters if isinstance(result, ExtractPlan) else 0)
+    return result.model_dump(mode="json")

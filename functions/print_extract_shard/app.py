@@ -8,18 +8,19 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dunning.app.print_extract import ExtractDeps, ShardInput, build_planned_shard
+from dunning.app.deps import print_shard_deps
+from dunning.app.print_extract import ShardInput, build_planned_shard
 from dunning.observability import MetricUnit, logger, metrics, tracer
-from dunning.settings import Settings
+from dunning.settings import PrintExtractShardSettings
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=ShardInput)
 def handler(event: ShardInput, context: LambdaContext) -> dict[str, Any]:
-    settings = Settings.from_env()
+    settings = PrintExtractShardSettings.from_env()
     logger.append_keys(run_id=event.run_id, language=event.language, shard=event.shard)
-    result = build_planned_shard(event, ExtractDeps.from_settings(settings))
-    metrics.add_metric(name="LettersExtracted", unit=MetricUnit.Count, value=result["letters"])
-    return result
+    result = build_planned_shard(event, print_shard_deps(settings))
+    metrics.add_metric(name="LettersExtracted", unit=MetricUnit.Count, value=result.letters)
+    return result.model_dump(mode="json")

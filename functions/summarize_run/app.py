@@ -7,19 +7,20 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dunning.app.deps import run_deps
-from dunning.app.run import SummarizeInput, summarize_run
+from dunning.app.deps import summarize_deps
+from dunning.app.run_models import SummarizeInput
+from dunning.app.summarize import summarize_run
 from dunning.observability import logger, metrics, tracer
-from dunning.settings import Settings
+from dunning.settings import SummarizeSettings
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=SummarizeInput)
 def handler(event: SummarizeInput, context: LambdaContext) -> dict[str, Any]:
-    settings = Settings.from_env()
+    settings = SummarizeSettings.from_env()
     logger.append_keys(run_id=event.run_id)
-    summary = summarize_run(event, run_deps(settings))
-    logger.info("run finished", extra={k: summary.get(k) for k in ("status", "batches_done", "contacts_created")})
-    return summary
+    summary = summarize_run(event, summarize_deps(settings))
+    logger.info("run finished", extra=summary.model_dump(include={"status", "batches_done", "contacts_created"}))
+    return summary.model_dump(mode="json")

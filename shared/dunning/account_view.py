@@ -37,22 +37,56 @@ def build_account_view(
     state: CollectionState | None = None,
     manual_assignment: ManualAssignment | None = None,
 ) -> AccountView:
+    """The account's ledger view: its invoices oldest first with what is still open after the payments (see
+    the module docstring), their collection status and payment predictions, and the account credit."""
     statuses = statuses or {}
     predictions = predictions or {}
     posted = sorted(invoices, key=lambda i: (i.due_date, i.invoice_date, i.invoice_id))
+    open_amount, held, credit = _apply_payments(posted, payments)
+    views = []
+    for invoice in posted:
+        prediction = predictions.get(invoice.invoice_id)
+        views.append(
+            InvoiceView(
+                invoice_id=invoice.invoice_id,
+                invoice_date=invoice.invoice_date,
+                due_date=invoice.due_date,
+                amount=invoice.amount,
+                currency=invoice.currency,
+                open_amount=open_amount[invoice.invoice_id],
+                collection_status=statuses.get(invoice.invoice_id),
+                late_probability=prediction.late_probability if prediction else None,
+                very_late_probability=prediction.very_late_probability if prediction else None,
+            )
+        )
+    return AccountView(
+        account_id=account_id,
+        account=account,
+        invoices=views,
+        unapplied_credit=credit,
+        held_for_unknown_invoices=held,
+        state=state or CollectionState(),
+        manual_assignment=manual_assignment,
+    )
+
+
+def _apply_payments(
+    posted: list[InvoicePosted], payments: Iterable[PaymentReceived]
+) -> tuple[dict[str, Decimal], dict[str, Decimal], Decimal]:
+    """The two passes of the module docstring over ``posted`` (oldest first): ``(open amount per invoice,
+    money held per unknown invoice, account credit)``."""
     open_amount: dict[str, Decimal] = {i.invoice_id: i.amount for i in posted}
     held: dict[str, Decimal] = {}
     pool = ZERO
-
     for payment in sorted(payments, key=lambda p: (p.received_on, p.payment_id)):
         remaining = payment.amount
-        for app in payment.applications:
-            if app.invoice_id not in open_amount:
-                held[app.invoice_id] = held.get(app.invoice_id, ZERO) + app.amount
-                remaining -= app.amount
+        for application in payment.applications:
+            if application.invoice_id not in open_amount:
+                held[application.invoice_id] = held.get(application.invoice_id, ZERO) + application.amount
+                remaining -= application.amount
                 continue
-            applied = min(app.amount, open_amount[app.invoice_id])
-            open_amount[app.invoice_id] -= applied
+            applied = min(application.amount, open_amount[application.invoice_id])
+            open_amount[application.invoice_id] -= applied
             remaining -= applied
         pool += remaining
 
@@ -62,29 +96,4 @@ def build_account_view(
         applied = min(pool, open_amount[invoice.invoice_id])
         open_amount[invoice.invoice_id] -= applied
         pool -= applied
-
-    views = []
-    for inv in posted:
-        pred = predictions.get(inv.invoice_id)
-        views.append(
-            InvoiceView(
-                invoice_id=inv.invoice_id,
-                invoice_date=inv.invoice_date,
-                due_date=inv.due_date,
-                amount=inv.amount,
-                currency=inv.currency,
-                open_amount=open_amount[inv.invoice_id],
-                collection_status=statuses.get(inv.invoice_id),
-                late_probability=pred.late_probability if pred else None,
-                very_late_probability=pred.very_late_probability if pred else None,
-            )
-        )
-    return AccountView(
-        account_id=account_id,
-        account=account,
-        invoices=views,
-        unapplied_credit=pool,
-        held_for_unknown_invoices=held,
-        state=state or CollectionState(),
-        manual_assignment=manual_assignment,
-    )
+    return open_amount, held, pool

@@ -17,11 +17,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from dunning.errors import ConfigError as ConfigError  # re-exported: the loader raises it
 from dunning.models.config import Config
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid; the message lists every problem with where it is."""
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -67,8 +64,4 @@ def parse_config(raw: dict[str, Any], source: str = "config") -> Config:
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors(include_url=False, include_input=False):
-            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"  {loc}: {err['msg']}")
-        raise ConfigError(f"{source}: {len(lines)} problem(s)\n" + "\n".join(lines)) from exc
+        raise ConfigError.from_validation(exc, source) from exc

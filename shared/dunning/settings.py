@@ -1,26 +1,81 @@
-"""Environment settings for the functions, as a pydantic model. The only place that reads ``os.environ``."""
+"""Environment settings, as pydantic models: one per function, holding only the variables that function reads
+(``template.yaml`` gives each function exactly these in its ``Environment``; ``tests/template`` holds the two
+together), plus :class:`StackSettings`, every table and bucket of a stack, for the operator tools. The only
+place that reads ``os.environ``.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# One definition per variable, shared by the models that read it.
+LedgerTable = Annotated[str, Field(alias="LEDGER_TABLE")]
+ContactsTable = Annotated[str, Field(alias="CONTACTS_TABLE")]
+RunsTable = Annotated[str, Field(alias="RUNS_TABLE")]
+IdempotencyTable = Annotated[str, Field(alias="IDEMPOTENCY_TABLE")]
+LettersBucket = Annotated[str, Field(alias="LETTERS_BUCKET")]
+RunsBucket = Annotated[str, Field(alias="RUNS_BUCKET")]
+ContactRetentionDays = Annotated[int, Field(alias="CONTACT_RETENTION_DAYS", ge=1)]
+HistoryRetentionDays = Annotated[int, Field(alias="HISTORY_RETENTION_DAYS", ge=1)]
+BatchSize = Annotated[int, Field(alias="BATCH_SIZE", ge=1, le=5000)]
 
-class Settings(BaseModel):
+
+class EnvSettings(BaseModel):
+    """Read from the process environment (or a mapping given in tests); other variables are ignored."""
+
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    ledger_table: str = Field(alias="LEDGER_TABLE")
-    contacts_table: str = Field(alias="CONTACTS_TABLE")
-    runs_table: str = Field(alias="RUNS_TABLE")
-    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE")
-    letters_bucket: str = Field(alias="LETTERS_BUCKET")
-    runs_bucket: str = Field(alias="RUNS_BUCKET")
-    sender_identity: str = Field(default="", alias="SENDER_IDENTITY")
-    history_retention_days: int = Field(default=90, alias="HISTORY_RETENTION_DAYS", ge=1)
-    contact_retention_days: int = Field(default=90, alias="CONTACT_RETENTION_DAYS", ge=1)
-    batch_size: int = Field(default=1000, alias="BATCH_SIZE", ge=1, le=5000)
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        return cls.model_validate(dict(os.environ if env is None else env))
+
+    @classmethod
+    def variables(cls) -> set[str]:
+        """The environment variables this model reads (what the template must give the function)."""
+        return {f.alias or name for name, f in cls.model_fields.items()}
+
+
+class IngestSettings(EnvSettings):
+    ledger_table: LedgerTable
+    contacts_table: ContactsTable
+    contact_retention_days: ContactRetentionDays = 90
+    runs_bucket: RunsBucket  # published configuration, rejected events
+
+
+class AssignSettings(EnvSettings):
+    ledger_table: LedgerTable
+    runs_table: RunsTable
+    runs_bucket: RunsBucket  # configuration, batch manifests
+    batch_size: BatchSize = 1000
+
+
+class EvaluateSettings(EnvSettings):
+    runs_table: RunsTable  # process history
+    runs_bucket: RunsBucket  # configuration, manifests, decisions
+    history_retention_days: HistoryRetentionDays = 90
+
+
+class CreateContactsSettings(EnvSettings):
+    ledger_table: LedgerTable
+    contacts_table: ContactsTable
+    contact_retention_days: ContactRetentionDays = 90
+    runs_table: RunsTable  # batch results
+    runs_bucket: RunsBucket  # configuration, decisions
+
+
+class SummarizeSettings(EnvSettings):
+    runs_table: RunsTable
+    runs_bucket: RunsBucket  # the run summary
+
+
+class PrintExtractSettings(EnvSettings):
+    contacts_table: ContactsTable
+    runs_table: RunsTable  # the run's batch results: which letters it made
+    runs_bucket: RunsBucket  # shard plans
     print_extract_max_attempts: int = Field(default=30, alias="PRINT_EXTRACT_MAX_ATTEMPTS", ge=1)
     print_extract_wait_seconds: int = Field(default=60, alias="PRINT_EXTRACT_WAIT_SECONDS", ge=1)
     print_extract_poll_seconds: int = Field(default=600, alias="PRINT_EXTRACT_POLL_SECONDS", ge=0)
@@ -28,6 +83,86 @@ class Settings(BaseModel):
     print_extract_shard_size: int = Field(default=5000, alias="PRINT_EXTRACT_SHARD_SIZE", ge=1, le=20000)
     print_extract_concurrency: int = Field(default=10, alias="PRINT_EXTRACT_CONCURRENCY", ge=1, le=100)
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        return cls.model_validate(dict(os.environ if env is None else env))
+
+class PrintExtractShardSettings(EnvSettings):
+    contacts_table: ContactsTable
+    letters_bucket: LettersBucket  # letter PDFs in, print files out
+    runs_bucket: RunsBucket  # shard plans
+
+
+class RenderLetterSettings(EnvSettings):
+    ledger_table: LedgerTable
+    contacts_table: ContactsTable
+    idempotency_table: IdempotencyTable
+    letters_bucket: LettersBucket
+    runs_bucket: RunsBucket  # configuration
+
+
+class SendEmailSettings(EnvSettings):
+    ledger_table: LedgerTable
+    contacts_table: ContactsTable
+    contact_retention_days: ContactRetentionDays = 90  # a fallback letter is a new contact
+    idempotency_table: IdempotencyTable
+    runs_bucket: RunsBucket  # configuration
+
+
+class ArchiveSettings(EnvSettings):
+    runs_bucket: RunsBucket  # archive/contacts/
+
+
+class ApiSettings(EnvSettings):
+    """The HTTP API (functions/api): reads for the routes, run starts, sign-in against the user pool."""
+
+    ledger_table: LedgerTable
+    contacts_table: ContactsTable
+    contact_retention_days: ContactRetentionDays = 90  # contacts created through the API
+    runs_table: RunsTable  # run records
+    runs_bucket: RunsBucket  # configuration, rejected events
+    letters_bucket: LettersBucket  # presigned letter links
+    state_machine_arn: str = Field(alias="STATE_MACHINE_ARN")
+    user_pool_id: str = Field(alias="COGNITO_USER_POOL_ID")
+    client_id: str = Field(alias="COGNITO_CLIENT_ID")
+
+
+class ConsoleSettings(EnvSettings):
+    """The web console (functions/console): the API's reads, activity completion, manual assignment, sign-in."""
+
+    ledger_table: LedgerTable  # accounts; manual assignments
+    contacts_table: ContactsTable  # timelines, activities
+    runs_table: RunsTable  # run reports
+    runs_bucket: RunsBucket  # configuration, rejected events
+    letters_bucket: LettersBucket  # presigned letter links
+    user_pool_id: str = Field(alias="COGNITO_USER_POOL_ID")
+    client_id: str = Field(alias="COGNITO_CLIENT_ID")
+    issuer: str = Field(alias="COGNITO_ISSUER")  # read by dunning.auth when it verifies the session token
+    # Secure on the session cookies (template parameter ConsoleSecureCookies; the local gateway is plain http)
+    secure_cookies: bool = Field(default=True, alias="CONSOLE_SECURE_COOKIES")
+
+
+# The function folder (functions/<name>/) -> its settings model.
+FUNCTION_SETTINGS: dict[str, type[EnvSettings]] = {
+    "api": ApiSettings,
+    "console": ConsoleSettings,
+    "ingest": IngestSettings,
+    "assign": AssignSettings,
+    "evaluate": EvaluateSettings,
+    "create_contacts": CreateContactsSettings,
+    "summarize_run": SummarizeSettings,
+    "print_extract": PrintExtractSettings,
+    "print_extract_shard": PrintExtractShardSettings,
+    "render_letter": RenderLetterSettings,
+    "send_email": SendEmailSettings,
+    "archive_contacts": ArchiveSettings,
+}
+
+
+class StackSettings(EnvSettings):
+    """Every table and bucket of a stack: what the operator tools (CLI, demo) address, from the stack's outputs."""
+
+    ledger_table: LedgerTable
+    contacts_table: ContactsTable
+    runs_table: RunsTable
+    idempotency_table: IdempotencyTable
+    letters_bucket: LettersBucket
+    runs_bucket: RunsBucket
+    contact_retention_days: ContactRetentionDays = 90

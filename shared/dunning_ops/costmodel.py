@@ -16,11 +16,19 @@ email     once per email (compose, SES)
 ========  ==================================================================================
 
 Lambda duration on AWS is modelled from the measured handler CPU time, scaled to the vCPU share Lambda
-gives the function's memory size, plus a latency per AWS call (see :class:`Assumptions`). The *naive* design
-prices the same work orchestrated per account: one Standard execution per account and a DynamoDB Query per
-account instead of a batched Scan.
+gives the function's memory size, plus a latency per AWS call (see :class:`Assumptions`).
 
-``python -m dunning_ops.costmodel --measured tests/benchmarks/measured.json`` prints both tables.
+Two alternatives are priced from the same profile, side by side:
+
+* the *naive* serverless design a team would write first (:func:`naive_profile`): the same per-batch Lambdas,
+  but a Distributed Map with its defaults (Standard child workflows, billed per state transition, instead of
+  Express children) and nothing compressed (history decisions and contact snapshots stored as plain JSON, at
+  the sizes measured before compression);
+* *one batch job on one instance* (:func:`instance_estimate`): the same code over the same data (the same
+  DynamoDB and S3 reads, writes and storage) on a t4g.medium at its on-demand price, launched for the run;
+  its CPU is the measured CPU of every function, its AWS-call latency overlapped by a pool of threads.
+
+``python -m dunning_ops.costmodel --measured tests/benchmarks/measured.json`` prints the tables.
 """
 
 from __future__ import annotations
@@ -61,6 +69,10 @@ class Prices:
     logs_storage_gb_month: float = 0.03
     xray_trace: float = 5.00 / 1e6  # traces recorded (Tracing: Active)
     ses_email: float = 0.10 / 1000  # SES outbound email (listed apart, excluded from the target)
+    # the single-instance alternative (EC2 On-Demand pricing page, Linux, us-east-1)
+    ec2_t4g_medium_hour: float = 0.0336  # t4g.medium: 2 vCPU (Graviton2), 4 GiB, per hour, billed per second
+    ec2_t4g_surplus_vcpu_hour: float = 0.04  # T4g "unlimited" mode: CPU above the baseline, per vCPU-hour
+    ebs_gp3_gb_month: float = 0.08  # the instance's root volume
 
 
 @dataclass(frozen=True)
@@ -96,11 +108,21 @@ class Assumptions:
     contacts_retention_months: float = 3.0  # ContactRetentionDays default 90 (TTL), then the S3 archive
     archive_retention_months: float = 120.0  # archived contacts (gzip JSON lines in S3): ArchiveRetentionDays 3650
     logs_retention_months: float = 1.0  # LogRetentionDays default 30
-    naive_transitions_per_account: float = 3.0  # Evaluate + CreateContacts task states + the terminal state
-    naive_invocations_per_account: float = 2.0  # evaluate and create_contacts, one account each
-    naive_query_rru_per_account: float = 0.5  # one Query of the account's items (< 8 KB, eventually consistent)
-    naive_history_wru_per_account: float = 1.0  # one history item per account instead of one per batch
-    naive_handler_cpu_ms: float = 4.0  # per invocation: parse event, Powertools, config cache check
+    # the naive design: a Distributed Map left at its defaults runs each batch as a Standard child workflow,
+    # billed per state entered (Evaluate, CreateContacts), instead of an Express child billed per request/GB-s
+    naive_child_transitions_per_batch: float = 2.0
+    # ... and stores nothing compressed: measured sizes before compression, per decision / per contact
+    # (profile.extra: history_raw_bytes_per_decision, history_stored_bytes_per_decision,
+    # snapshot_raw_bytes, snapshot_stored_bytes); a contact's snapshot is written on insert and counted again
+    # by the update that removes it after delivery (DynamoDB bills an update by the larger image)
+    naive_snapshot_writes: float = 2.0
+    # one instance (t4g.medium): 2 vCPUs, a baseline of 20% per vCPU earned as CPU credits (AWS burstable
+    # instance docs); calls overlapped by a pool of threads; boot and start-up before the job works
+    instance_vcpus: int = 2
+    instance_baseline_share: float = 0.20
+    instance_io_concurrency: float = 32.0
+    instance_start_s: float = 60.0
+    instance_ebs_gb: float = 8.0
 
 
 @dataclass
@@ -142,6 +164,7 @@ class Profile:
     letters_per_acting: float = 0.8
     emails_per_acting: float = 0.15
     source: str = ""
+    extra: dict[str, float] = field(default_factory=dict)  # measured sizes the alternatives need
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Profile:
@@ -150,12 +173,13 @@ class Profile:
                    batch_size=int(data.get("batch_size", 1000)),
                    letters_per_acting=float(data.get("letters_per_acting", 0.8)),
                    emails_per_acting=float(data.get("emails_per_acting", 0.15)),
-                   source=str(data.get("source", "")))
+                   source=str(data.get("source", "")),
+                   extra={k: float(v) for k, v in data.get("extra", {}).items()})
 
     def to_dict(self) -> dict[str, Any]:
         return {"units": {k: asdict(v) for k, v in self.units.items()}, "memory_mb": self.memory_mb,
                 "batch_size": self.batch_size, "letters_per_acting": self.letters_per_acting,
-                "emails_per_acting": self.emails_per_acting, "source": self.source}
+                "emails_per_acting": self.emails_per_acting, "source": self.source, "extra": self.extra}
 
 
 @dataclass(frozen=True)
@@ -271,31 +295,88 @@ def _line(item: str, quantity: float, unit: str, price: float) -> Line:
 
 
 def naive_profile(profile: Profile, assumptions: Assumptions | None = None) -> Profile:
-    """The same work orchestrated per account: one Standard execution per account runs the evaluate and
-    create-contacts Lambdas for that account alone, each reading the account with a DynamoDB Query instead of
-    a shared manifest, and writing its own history item. Listing and assigning the accounts (the Scan) and
-    delivery (letters, emails, print extract) stay as they are; the per-batch work (manifests, Map children)
-    goes away."""
+    """The sensible naive design: the same per-batch Lambdas and the same delivery, but the Distributed Map at
+    its defaults (a Standard child workflow per batch, billed per state transition, instead of an Express child)
+    and nothing compressed: each batch's history written as plain JSON (more WRU, more bytes stored for the
+    history's retention) and each contact's creation snapshot as plain JSON (more WRU on the insert and on the
+    update that removes it). The sizes before compression are measured (``profile.extra``)."""
     a = assumptions or Assumptions()
+    x = profile.extra
     units = {k: replace(v) for k, v in profile.units.items()}
-    account = units.get("account", Unit())
-    units["batch"] = Unit()
-    calls = {fn: dict(ops) for fn, ops in account.calls.items()}
-    evaluate = calls.setdefault("EvaluateFunction", {})
-    evaluate["dynamodb.Query"] = evaluate.get("dynamodb.Query", 0.0) + 1.0
-    evaluate["dynamodb.PutItem"] = evaluate.get("dynamodb.PutItem", 0.0) + 1.0
-    invocations = dict(account.invocations)
-    cpu = dict(account.cpu_ms)
-    for fn in ("EvaluateFunction", "CreateContactsFunction"):
-        invocations[fn] = invocations.get(fn, 0.0) + a.naive_invocations_per_account / 2
-        cpu[fn] = cpu.get(fn, 0.0) + a.naive_handler_cpu_ms * a.naive_invocations_per_account / 2
-    units["account"] = replace(
-        account, invocations=invocations, cpu_ms=cpu, calls=calls,
-        rru=account.rru + a.naive_query_rru_per_account,
-        wru=account.wru + a.naive_history_wru_per_account,
-        sfn_transitions=account.sfn_transitions + a.naive_transitions_per_account,
-    )
+    batch = units.get("batch", Unit())
+    decisions = float(profile.batch_size)
+    raw_hist = x.get("history_raw_bytes_per_decision", 0.0) * decisions
+    stored_hist = x.get("history_stored_bytes_per_decision", 0.0) * decisions
+    extra_hist_wru = max(0.0, math.ceil(raw_hist / 1024) - math.ceil(stored_hist / 1024)) if raw_hist else 0.0
+    hist_ratio = raw_hist / stored_hist if stored_hist else 1.0
+    units["batch"] = replace(batch, express_requests=0.0, express_seconds=0.0,
+                             sfn_transitions=batch.sfn_transitions + a.naive_child_transitions_per_batch,
+                             wru=batch.wru + extra_hist_wru,
+                             ddb_bytes_history=batch.ddb_bytes_history * hist_ratio)
+    extra_snapshot = max(0.0, x.get("snapshot_raw_bytes", 0.0) - x.get("snapshot_stored_bytes", 0.0))
+    acting = units.get("acting", Unit())
+    contacts_per_acting = profile.letters_per_acting + profile.emails_per_acting
+    units["acting"] = replace(acting, wru=acting.wru + contacts_per_acting * a.naive_snapshot_writes
+                              * extra_snapshot / 1024)
     return replace(profile, units=units, source=f"naive design derived from: {profile.source}")
+
+
+@dataclass(frozen=True)
+class InstanceRun:
+    """One run as a batch job on one instance: its duration and its bill (the stores' lines are the same as the
+    serverless design's: the job reads and writes the same tables and buckets)."""
+
+    accounts: int
+    cpu_s: float  # all the functions' measured CPU, at one Graviton2 vCPU
+    io_s: float  # the AWS calls' latency, overlapped by instance_io_concurrency threads
+    wall_s: float
+    estimate: Estimate
+
+
+STORE_LINES = ("DynamoDB", "S3", "CloudWatch", "SES")
+COMPUTE_LINES = ("EC2", "EBS")
+
+
+def instance_estimate(profile: Profile, accounts: int = 1_000_000, acting_share: float = 0.10,
+                      prices: Prices | None = None, assumptions: Assumptions | None = None) -> InstanceRun:
+    """The same work as one job on one t4g.medium, launched for the run: every function's measured CPU (whole
+    vCPUs, no memory share; the Graviton factor applies) spread over its vCPUs; the AWS calls' latency
+    overlapped by a thread pool; the CPU above the burstable baseline billed as surplus credits (T4g unlimited).
+    No Lambda, Step Functions or X-Ray; the same DynamoDB, S3, logs and SES."""
+    p = prices or Prices()
+    a = assumptions or Assumptions()
+    counts = driver_counts(profile, accounts, acting_share)
+    cpu_ms = io_ms = 0.0
+    for driver, unit in profile.units.items():
+        n = counts.get(driver, 0.0)
+        for ms in unit.cpu_ms.values():
+            cpu_ms += n * ms * a.arm_cpu_factor
+        for ops in unit.calls.values():
+            io_ms += n * sum(k * a.latency_ms.get(op, a.default_latency_ms) for op, k in ops.items()
+                             if op != "states.StartExecution")
+    cpu_s, io_s = cpu_ms / 1000, io_ms / 1000 / a.instance_io_concurrency
+    wall_s = a.instance_start_s + max(cpu_s / a.instance_vcpus, io_s)
+    hours = wall_s / 3600
+    surplus = max(0.0, cpu_s / 3600 - a.instance_baseline_share * a.instance_vcpus * hours)
+    serverless = estimate(profile, accounts, acting_share, p, a)
+    lines = [
+        _line("EC2 t4g.medium on demand, for the run", hours, "hours", p.ec2_t4g_medium_hour),
+        _line("EC2 T4g unlimited: CPU above the 20% baseline", surplus, "vCPU-hours", p.ec2_t4g_surplus_vcpu_hour),
+        _line("EBS gp3 root volume, for the run", a.instance_ebs_gb * hours / 730, "GB-month", p.ebs_gp3_gb_month),
+        *[line for line in serverless.lines if line.item.startswith(STORE_LINES)],
+    ]
+    return InstanceRun(accounts, cpu_s, io_s, wall_s, Estimate("one t4g.medium batch job", tuple(lines)))
+
+
+def always_on_usd(run: InstanceRun, prices: Prices | None = None, assumptions: Assumptions | None = None) -> float:
+    """The same job on an instance kept running all day (24 h of instance time, credits earned all day)."""
+    p = prices or Prices()
+    a = assumptions or Assumptions()
+    stores = sum(line.usd for line in run.estimate.lines if not line.item.startswith(COMPUTE_LINES)
+                 and not line.excluded)
+    surplus = max(0.0, run.cpu_s / 3600 - a.instance_baseline_share * a.instance_vcpus * 24)
+    return (24 * p.ec2_t4g_medium_hour + surplus * p.ec2_t4g_surplus_vcpu_hour
+            + a.instance_ebs_gb * p.ebs_gp3_gb_month / 30 + stores)
 
 
 # ---------------------------------------------------------------------------------------------- output
@@ -327,6 +408,14 @@ def table(estimates: Sequence[Estimate]) -> str:
     return "\n".join(rows)
 
 
+def simple_table(e: Estimate) -> str:
+    rows = ["| Item | Quantity | USD | unit price |", "|---|---:|---:|---:|"]
+    rows += [f"| {ln.item} | {_qty(ln.quantity)} {ln.unit} | {money(ln.usd)} | ${ln.unit_price:.10g} |"
+             for ln in e.lines]
+    rows.append(f"| **Total per run (SES excluded)** | | **{money(e.total)}** | |")
+    return "\n".join(rows)
+
+
 def describe(prices: Prices, assumptions: Assumptions) -> str:
     out = ["Prices (us-east-1, on-demand list, USD):"]
     out += [f"  {f.name} = {getattr(prices, f.name):.10g}" for f in fields(prices)]
@@ -344,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dunning_ops.costmodel",
         description="Price one collections run from measured counts (make bench writes them), "
-                    "next to the naive one-execution-per-account design.")
+                    "next to the naive serverless design and a single-instance batch job.")
     parser.add_argument("--measured", type=Path, required=True,
                         help="measured profile (JSON), e.g. tests/benchmarks/measured.json")
     parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts with an open balance (1,000,000)")
@@ -355,12 +444,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     profile = Profile.from_dict(data.get("profile", data))
     ours = estimate(profile, args.accounts, args.acting, design="batched (this design)")
     naive = estimate(naive_profile(profile), args.accounts, args.acting, design="naive")
+    box = instance_estimate(profile, args.accounts, args.acting)
     if args.json:
         print(json.dumps({e.design: {"total": e.total, "ses_excluded": e.excluded,
-                                     "lines": [asdict(line) for line in e.lines]} for e in (ours, naive)}, indent=2))
+                                     "lines": [asdict(line) for line in e.lines]}
+                          for e in (ours, naive, box.estimate)} | {"instance_wall_s": box.wall_s}, indent=2))
     else:
         print(f"One run over {args.accounts:,} accounts, {args.acting:.0%} acting\n")
         print(table([ours, naive]))
+        print()
+        print(f"One t4g.medium batch job: {box.wall_s / 60:,.1f} min, {money(box.estimate.total)} "
+              f"(SES excluded); kept running all day: {money(always_on_usd(box))}\n")
+        print(simple_table(box.estimate))
         print()
         print(describe(Prices(), Assumptions()))
     return 0

@@ -18,6 +18,9 @@ from that. The rules, by function (logical id):
 * RenderLetterFunction -> ``letter``; SendEmailFunction -> ``email``.
 * Invocations: Step Functions tasks -> ``run`` (assign, summarize, print extract) or ``batch`` (evaluate,
   create contacts); stream-driven functions -> ``letter`` / ``email``.
+
+Calls made on the functions' pool threads (Assign's Scan segments and manifest PUTs, the shard's PDF GETs) are
+their function's calls, and an invocation's CPU includes its pool tasks' CPU (see ``harness``).
 """
 
 from __future__ import annotations

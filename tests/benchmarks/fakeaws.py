@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,8 +108,15 @@ class FakeDynamo:
         yield {"Items": page, "Count": len(page), "ScannedCount": len(page)}
 
     def _scan(self, TableName: str, FilterExpression: str = "", ExpressionAttributeValues: Any = None,
-              **_: Any) -> Iterator[dict[str, Any]]:
-        items = [self.table(TableName)[k] for k in sorted(self.table(TableName))]
+              Segment: int = 0, TotalSegments: int = 1, **rest: Any) -> Iterator[dict[str, Any]]:
+        if rest:
+            raise NotImplementedError(f"Scan parameters {sorted(rest)}")
+        if not 0 <= Segment < TotalSegments:
+            raise ValueError(f"Segment {Segment} of TotalSegments {TotalSegments}")
+        # a parallel Scan's segment: DynamoDB splits the key space by partition key hash, so all the items of
+        # one partition key are in one segment and the segments together are the table, each item once
+        items = [self.table(TableName)[k] for k in sorted(self.table(TableName))
+                 if zlib.crc32(k[0].encode()) % TotalSegments == Segment]
         values = ExpressionAttributeValues or {}
         if m := re.fullmatch(r"begins_with\(pk, (:\w+)\)", FilterExpression or ""):
             prefix = values[m.group(1)]["S"]

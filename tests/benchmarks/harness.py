@@ -1,15 +1,27 @@
 """Measuring helpers: AWS call counting on the local stack, timing statistics, the machine description.
 
 AWS calls are counted with a wrapper around ``botocore.client.BaseClient._make_api_call`` (every boto3 call
-goes through it). Only calls made *by a function handler* count: the wrapper is active only on a thread
-that is inside :meth:`InProcessRuntime.invoke` (a thread-local flag set by wrapping the stack's runtime),
-so the test harness, the event-source pollers (they stand in for the Lambda service) and Step Functions'
-own Lambda calls are not counted. Lambda invocations (one per handler run) and Step Functions transitions
-(from the execution history) are counted separately.
+goes through it). Only calls made *for a function handler* count: the wrapper reads a ``contextvars`` variable
+that :meth:`InProcessRuntime.invoke` (wrapped) sets for the invocation. The application's thread pools run their
+tasks in a copy of the submitting context (``contextvars.copy_context().run``, see ``dunning.concurrency``), so a
+call made on a pool thread for a handler is that handler's call; the test harness, the event-source pollers
+(they stand in for the Lambda service) and Step Functions' own Lambda calls run outside any invocation's
+context and are not counted.
+
+CPU of an invocation = the handler thread's CPU plus the CPU of every task its pools ran (``submit`` is wrapped
+while a counter is installed, timing each task's thread CPU and adding it to the invocation that submitted it),
+so work on pool threads is counted whether or not the application copies its context. The whole process's CPU
+over the run window is recorded too (handlers + moto + pollers + harness), as an upper bound.
+
+Cross-check: an independent counter on botocore's ``before-call`` event (registered on every client created
+while a counter is installed) sees every call in the process with its thread; calls on the invocation's own
+thread or on pool threads started by an invocation must equal the attributed calls, per operation
+(:func:`cross_check`). A difference means calls that a handler made but the attribution missed.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import math
@@ -21,6 +33,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -129,13 +142,17 @@ def machine() -> dict[str, Any]:
 class Invocation:
     function: str  # logical id, e.g. RenderLetterFunction
     wall_ms: float
-    cpu_ms: float  # CPU time of the handler's thread (the client side: our code, botocore, parsing)
+    cpu_ms: float  # CPU of the handler's thread + its pool tasks' threads (our code, botocore, parsing)
     records: int  # event records for event-source invocations, 0 for Step Functions tasks
     errored: bool
     in_bytes: int
     out_bytes: int
     log_bytes: int
     started: float
+    pool_cpu_ms: float = 0.0  # of cpu_ms: the part spent on pool threads
+    pool_tasks: int = 0
+    render_cpu_ms: float = 0.0  # of cpu_ms: build_letter_context + render_letter (the render itself)
+    renders: int = 0
 
 
 @dataclass
@@ -152,23 +169,113 @@ class Call:
     max_item: int = 0  # largest DynamoDB item written / request items in one batch call
 
 
-_active = threading.local()
+@dataclass
+class _Invoking:
+    """What the invocation running in this context accumulates: its pool tasks' CPU."""
+
+    function: str
+    thread: int
+    pool_cpu_s: float = 0.0
+    pool_tasks: int = 0
+    render_cpu_s: float = 0.0  # of which: rendering letters (context + template + layout + PDF)
+    renders: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_current: contextvars.ContextVar[_Invoking | None] = contextvars.ContextVar("bench_invocation", default=None)
 _counters: list[AwsCallCounter] = []
 _original_make_api_call = botocore.client.BaseClient._make_api_call
+_original_submit = ThreadPoolExecutor.submit
+_metering = threading.local()
+_pool_threads: dict[int, str] = {}  # thread ident -> function of the invocation whose pool task runs there
+_invoking_threads: dict[int, str] = {}  # thread ident -> function being invoked on it
+
+
+def current_function() -> str | None:
+    inv = _current.get()
+    return inv.function if inv is not None else None
+
+
+def _timed_submit(self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``ThreadPoolExecutor.submit`` while a counter is installed: the task's thread CPU goes to the invocation
+    that submitted it (read here, in the submitting thread). The task itself runs as the caller passed it: the
+    context it sees is the one the application gives it."""
+    inv = _current.get()
+    if inv is None:
+        return _original_submit(self, fn, *args, **kwargs)
+
+    def task() -> Any:
+        ident = threading.get_ident()
+        _pool_threads[ident] = inv.function
+        t0 = time.thread_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent = time.thread_time() - t0
+            _pool_threads.pop(ident, None)
+            with inv.lock:
+                inv.pool_cpu_s += spent
+                inv.pool_tasks += 1
+
+    return _original_submit(self, task)
+
+
+# ------------------------------------------------------------------- independent count: botocore events
+
+
+@dataclass
+class EventCall:
+    service: str
+    operation: str
+    thread: str  # "handler" (an invocation's own thread), "pool" (a pool task of an invocation), or the name
+    function: str | None  # the invocation the thread worked for (from the thread registries, not the context)
+
+
+_event_calls: list[EventCall] = []
+_event_lock = threading.Lock()
+_original_create_client = botocore.client.ClientCreator.create_client
+
+
+def _on_before_call(model: Any = None, **_: Any) -> None:
+    if not _counters:
+        return
+    ident = threading.get_ident()
+    if getattr(_metering, "active", False):
+        kind, fn = "meter", None
+    elif ident in _invoking_threads:
+        kind, fn = "handler", _invoking_threads[ident]
+    elif ident in _pool_threads:
+        kind, fn = "pool", _pool_threads[ident]
+    else:
+        kind, fn = threading.current_thread().name, None
+    call = EventCall(model.service_model.service_name if model is not None else "?",
+                     model.name if model is not None else "?", kind, fn)
+    with _event_lock:
+        _event_calls.append(call)
+
+
+def _counting_create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+    client = _original_create_client(self, *args, **kwargs)
+    client.meta.events.register("before-call", _on_before_call)
+    return client
 
 
 _meter = Meter()
 
 
 def _patched_make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-    function = getattr(_active, "function", None)
+    function = current_function()
     body = api_params.get("Body") if operation_name == "PutObject" else None
     size = len(body) if isinstance(body, bytes | str) else 0  # measured before botocore wraps the body
     service = self.meta.service_model.service_name
     metered = function is not None and _counters and service == "dynamodb" and operation_name in Meter.WRITES
     if metered:  # the items before the write, read outside the count (see ddbmeter)
         def raw(op: str, params: dict[str, Any]) -> Any:
-            return _original_make_api_call(self, op, params)
+            _metering.active = True  # the meter's own reads: the event counter files them as the harness's
+            try:
+                return _original_make_api_call(self, op, params)
+            finally:
+                _metering.active = False
 
         planned = _meter.before(operation_name, api_params, raw)
     response = _original_make_api_call(self, operation_name, api_params)
@@ -235,7 +342,7 @@ class PerFunctionCache(dict):  # type: ignore[type-arg]
         self.per_function: dict[str, dict[str, Any]] = {}
 
     def _mine(self) -> dict[str, Any]:
-        return self.per_function.setdefault(getattr(_active, "function", None) or "", {})
+        return self.per_function.setdefault(current_function() or "", {})
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._mine().get(key, default)
@@ -282,19 +389,30 @@ class AwsCallCounter:
             raw = event if isinstance(event, str | bytes) else json.dumps(event or {}, default=str)
             parsed = json.loads(raw) if isinstance(raw, str | bytes) and raw else {}
             records = len(parsed.get("Records", [])) if isinstance(parsed, dict) else 0
-            previous = getattr(_active, "function", None)
-            _active.function = logical
+            ident = threading.get_ident()
+            inv = _Invoking(logical, ident)
+            token = _current.set(inv)
+            previous = _invoking_threads.get(ident)
+            _invoking_threads[ident] = logical
             wall0, cpu0 = time.perf_counter(), time.thread_time()
             logged0 = counter.logged.get(logical, 0)
             try:
                 payload, errored, logs = original(fn, event)
             finally:
-                _active.function = previous
+                cpu_s = time.thread_time() - cpu0
+                _current.reset(token)
+                if previous is None:
+                    _invoking_threads.pop(ident, None)
+                else:
+                    _invoking_threads[ident] = previous
             logged = counter.logged.get(logical, 0) - logged0
+            with inv.lock:
+                pool_s, tasks = inv.pool_cpu_s, inv.pool_tasks
             with counter._lock:
                 counter.invocations.append(Invocation(
-                    logical, (time.perf_counter() - wall0) * 1000, (time.thread_time() - cpu0) * 1000, records,
-                    errored, len(raw), len(payload), len(logs.encode()) + logged, wall0))
+                    logical, (time.perf_counter() - wall0) * 1000, (cpu_s + pool_s) * 1000, records,
+                    errored, len(raw), len(payload), len(logs.encode()) + logged, wall0, pool_s * 1000, tasks,
+                    inv.render_cpu_s * 1000, inv.renders))
             return payload, errored, logs
 
         runtime.invoke = invoke
@@ -307,7 +425,7 @@ class AwsCallCounter:
         self._saved_stream = emit
 
         def counting_emit(handler: logging.StreamHandler, record: logging.LogRecord) -> None:  # type: ignore[type-arg]
-            function = getattr(_active, "function", None)
+            function = current_function()
             if function is not None:
                 logged[function] = logged.get(function, 0) + len(handler.format(record).encode()) + 1
             emit(handler, record)
@@ -315,6 +433,10 @@ class AwsCallCounter:
         logging.StreamHandler.emit = counting_emit  # type: ignore[method-assign]
         _counters.append(self)
         botocore.client.BaseClient._make_api_call = _patched_make_api_call
+        ThreadPoolExecutor.submit = _timed_submit  # type: ignore[method-assign]
+        self._saved_render = _time_renders()
+        botocore.client.ClientCreator.create_client = _counting_create_client  # type: ignore[method-assign]
+        _register_existing_clients()
         return self
 
     def uninstall(self) -> None:
@@ -329,6 +451,10 @@ class AwsCallCounter:
             logging.StreamHandler.emit = self._saved_stream  # type: ignore[method-assign]
         if not _counters:
             botocore.client.BaseClient._make_api_call = _original_make_api_call
+            ThreadPoolExecutor.submit = _original_submit  # type: ignore[method-assign]
+            for module, name, fn in getattr(self, "_saved_render", []):
+                setattr(module, name, fn)
+            botocore.client.ClientCreator.create_client = _original_create_client  # type: ignore[method-assign]
 
     def reset(self) -> None:
         with self._lock:
@@ -360,12 +486,74 @@ class AwsCallCounter:
     # -------------------------------------------------------------- views
     @contextmanager
     def window(self) -> Iterator[dict[str, Any]]:
-        """Collect what happens inside the block: ``{"calls": [...], "invocations": [...]}``."""
+        """Collect what happens inside the block: ``{"calls": [...], "invocations": [...], "events": [...],
+        "process_cpu_s": ..., "wall_s": ...}`` (events: the independent botocore event count)."""
         out: dict[str, Any] = {}
-        c0, i0 = len(self.calls), len(self.invocations)
+        c0, i0, e0 = len(self.calls), len(self.invocations), len(_event_calls)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
         yield out
+        out["process_cpu_s"] = time.process_time() - cpu0
+        out["wall_s"] = time.perf_counter() - wall0
         out["calls"] = self.calls[c0:]
         out["invocations"] = self.invocations[i0:]
+        out["events"] = _event_calls[e0:]
+
+
+def _time_renders() -> list[tuple[Any, str, Any]]:
+    """Time the render itself inside the handlers (``build_letter_context`` + ``render_letter``, what the
+    letters benchmark times alone): the letter delivery imports them at call time, so the module attributes
+    are what it calls. Returns what to restore."""
+    import dunning.letters.context as context_module
+    import dunning.letters.render as render_module
+
+    saved = []
+    for module, name in ((context_module, "build_letter_context"), (render_module, "render_letter")):
+        original = getattr(module, name)
+
+        def timed(*args: Any, _original: Any = original, _count: bool = name == "render_letter", **kwargs: Any) -> Any:
+            inv = _current.get()
+            t0 = time.thread_time()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                if inv is not None:
+                    with inv.lock:
+                        inv.render_cpu_s += time.thread_time() - t0
+                        inv.renders += _count
+
+        saved.append((module, name, original))
+        setattr(module, name, timed)
+    return saved
+
+
+def _register_existing_clients() -> None:
+    """Clients created before the counter was installed (the functions' cached clients) get the event too."""
+    import gc
+
+    for obj in gc.get_objects():
+        if isinstance(obj, botocore.client.BaseClient):
+            obj.meta.events.unregister("before-call", _on_before_call)
+            obj.meta.events.register("before-call", _on_before_call)
+
+
+def cross_check(calls: Sequence[Call], events: Sequence[EventCall]) -> list[dict[str, Any]]:
+    """Per function and operation: attributed calls vs botocore ``before-call`` events on that function's
+    invocation threads and pool threads. Rows with a difference are mismatches."""
+    attributed = Counter((c.function, f"{c.service}.{c.operation}") for c in calls)
+    seen = Counter((e.function, f"{e.service}.{e.operation}") for e in events if e.function is not None)
+    rows = []
+    for key in sorted(set(attributed) | set(seen), key=lambda k: (k[0] or "", k[1])):
+        pool = sum(1 for e in events if e.function == key[0] and f"{e.service}.{e.operation}" == key[1]
+                   and e.thread == "pool")
+        rows.append({"function": key[0], "operation": key[1], "attributed": attributed[key], "events": seen[key],
+                     "on_pool_threads": pool, "ok": attributed[key] == seen[key]})
+    return rows
+
+
+def other_threads(events: Sequence[EventCall]) -> Counter[tuple[str, str]]:
+    """Calls outside every invocation (harness, pollers, Step Functions), by thread kind and operation."""
+    return Counter((e.thread.split("-")[0].split(" ")[0] if e.thread else "?", f"{e.service}.{e.operation}")
+                   for e in events if e.function is None)
 
 
 def by_function_operation(calls: Sequence[Call]) -> Counter[tuple[str, str, str, str]]:

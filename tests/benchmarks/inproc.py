@@ -11,6 +11,7 @@ import io
 import json
 import sys
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,15 +19,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from dunning.app.assign import AssignDeps, start_run
+from dunning.app.create_contacts import CreateContactsDeps, create_contacts_batch
+from dunning.app.deps import assign_deps, create_contacts_deps, evaluate_deps
+from dunning.app.evaluate import EvaluateDeps, evaluate_batch
 from dunning.app.ingest import facts_for_event
-from dunning.app.run import BatchInput, Deps, StartRunInput, create_contacts_batch, evaluate_batch, start_run
+from dunning.app.run_models import BatchInput, StartRunInput
 from dunning.models.events import parse_event
-from dunning.settings import Settings
+from dunning.settings import AssignSettings, CreateContactsSettings, EvaluateSettings, StackSettings
 from dunning.store import dynamo
-from dunning.store.blobs import CONFIG_KEY, Blobs
-from dunning.store.contacts import ContactsRepository
-from dunning.store.ledger import LedgerRepository
-from dunning.store.runs import RunsRepository, unpack_decisions
+from dunning.store.blobs import CONFIG_KEY
+from dunning.store.runs import unpack_decisions
 from tests.benchmarks.datagen import Dataset, load_config
 from tests.benchmarks.fakeaws import FakeAws
 
@@ -38,14 +41,22 @@ ENV = {"LEDGER_TABLE": "ledger", "CONTACTS_TABLE": "contacts", "RUNS_TABLE": "ru
        "AWS_ACCESS_KEY_ID": "fake", "AWS_SECRET_ACCESS_KEY": "fake"}
 
 
-def settings() -> Settings:
-    return Settings.from_env(ENV)
+def settings() -> StackSettings:
+    return StackSettings.from_env(ENV)
 
 
-def deps(s: Settings) -> Deps:
-    blobs = Blobs(s.runs_bucket)
-    return Deps(config=blobs.config(), ledger=LedgerRepository(s.ledger_table),
-                contacts=ContactsRepository(s.contacts_table), runs=RunsRepository(s.runs_table), blobs=blobs)
+@dataclass
+class RunDeps:
+    assign: AssignDeps
+    evaluate: EvaluateDeps
+    create_contacts: CreateContactsDeps
+
+
+def deps(s: StackSettings) -> RunDeps:
+    """What each step's function builds through the composition root (each reads the configuration once)."""
+    return RunDeps(assign=assign_deps(AssignSettings.from_env(ENV)),
+                   evaluate=evaluate_deps(EvaluateSettings.from_env(ENV)),
+                   create_contacts=create_contacts_deps(CreateContactsSettings.from_env(ENV)))
 
 
 def ledger_items(data: Dataset) -> list[dict[str, Any]]:
@@ -78,6 +89,10 @@ class StepTimes:
     decisions_bytes: int = 0
     history_item_bytes_max: int = 0
     history_entry_bytes: float = 0.0
+    history_raw_entry_bytes: float = 0.0  # the same decisions as plain JSON (before compression)
+    snapshot_stored_bytes: float = 0.0  # a contact's creation snapshot as stored (compressed), mean
+    snapshot_raw_bytes: float = 0.0  # ... and as plain JSON
+    evaluate_peak_bytes: int = 0  # peak traced memory of one evaluate_batch (the first batch, after the timing)
     run_output_bytes: int = 0
 
 
@@ -94,8 +109,9 @@ def run_steps(data: Dataset, batch_size: int = 1000, items: list[dict[str, Any]]
         d = deps(s)
         fake.calls.clear()
         t = time.process_time()
-        run = start_run(StartRunInput(as_of=data.as_of), d, batch_size)
+        assigned = start_run(StartRunInput(as_of=data.as_of), d.assign, batch_size)
         out.assign_cpu = time.process_time() - t
+        run = assigned.model_dump(mode="json")
         out.run_output_bytes = len(json.dumps(run))
         out.calls["assign"] = Counter(fake.calls)
         out.accounts = run["accounts"]
@@ -106,17 +122,27 @@ def run_steps(data: Dataset, batch_size: int = 1000, items: list[dict[str, Any]]
                                  batch=b)
             fake.calls.clear()
             t = time.process_time()
-            result = evaluate_batch(payload, d, s.history_retention_days)
+            evaluated = evaluate_batch(payload, d.evaluate, EvaluateSettings.from_env(ENV).history_retention_days)
             out.evaluate_cpu.append(time.process_time() - t)
+            result = evaluated.model_dump(mode="json")
             out.calls["evaluate"].update(fake.calls)
             out.batch_sizes.append(result["evaluated"])
             fake.calls.clear()
             t = time.process_time()
-            created = create_contacts_batch(BatchInput.model_validate(result), d)
+            batch_result = create_contacts_batch(BatchInput.model_validate(result), d.create_contacts)
             out.create_cpu.append(time.process_time() - t)
+            created = batch_result.model_dump(mode="json")
             out.calls["create_contacts"].update(fake.calls)
             out.acting_per_batch.append(created["acting_accounts"])
             out.acting += created["acting_accounts"]
+        import tracemalloc
+
+        first = BatchInput(run_id=run["run_id"], as_of=run["as_of"], manifest_prefix=run["manifest_prefix"],
+                           batch=run["batches"][0])
+        tracemalloc.start()
+        evaluate_batch(first, d.evaluate, EvaluateSettings.from_env(ENV).history_retention_days)
+        out.evaluate_peak_bytes = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
         objects = fake.s3.objects
         out.manifest_bytes = max(len(v) for (_, k), v in objects.items() if "/batch-" in k)
         out.decisions_bytes = max((len(v) for (_, k), v in objects.items() if "/decisions-" in k), default=0)
@@ -124,8 +150,16 @@ def run_steps(data: Dataset, batch_size: int = 1000, items: list[dict[str, Any]]
         if hist:
             stored = [bytes(i["decisions_z"]["B"]) for i in hist]
             out.history_item_bytes_max = max(len(b) for b in stored)
-            entries = sum(len(unpack_decisions({"decisions_z": b})) for b in stored)
+            unpacked = [unpack_decisions({"decisions_z": b}) for b in stored]
+            entries = sum(len(u) for u in unpacked)
             out.history_entry_bytes = sum(len(b) for b in stored) / max(1, entries)
+            out.history_raw_entry_bytes = sum(len(json.dumps(u, default=str, separators=(",", ":")).encode())
+                                              for u in unpacked) / max(1, entries)
+        snaps = [bytes(i["snapshot"]["B"]) for i in fake.dynamodb.table(s.contacts_table).values()
+                 if "B" in i.get("snapshot", {})]
+        if snaps:
+            out.snapshot_stored_bytes = sum(len(b) for b in snaps) / len(snaps)
+            out.snapshot_raw_bytes = sum(len(zlib.decompress(b)) for b in snaps) / len(snaps)
     return out
 
 

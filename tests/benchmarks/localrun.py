@@ -56,6 +56,8 @@ class LocalRound:
     contacts_archived: int = 0  # how many (the run's contacts)
     archive_cpu_ms: float = 0.0  # CPU of turning them into archive lines and gzip objects
     history_stored_bytes: int = 0  # the run's history items
+    call_events: list[Any] = field(default_factory=list)  # the independent botocore before-call count (harness)
+    process_cpu_s: float = 0.0  # the whole process's CPU over the run (handlers + moto + pollers + harness)
 
 
 def _template_extra(stack: Any, out: LocalRound) -> None:
@@ -157,6 +159,7 @@ def local_round(data: Dataset, queue_data: Dataset | None = None) -> LocalRound:
         with counter.window() as run:
             arn, desc, out.run_s, out.drained_s = run_and_wait(stack, data.as_of)
         out.calls, out.invocations = run["calls"], run["invocations"]
+        out.call_events, out.process_cpu_s = run["events"], run["process_cpu_s"]
         out.status = desc["status"]
         out.summary = json.loads(desc.get("output") or "{}")
         out.history = history(stack, arn)

@@ -14,15 +14,22 @@ from dunning_ops.costmodel import Assumptions, Profile, cpu_scale, lambda_ms
 from tests.benchmarks.attribution import batch_child_ms
 from tests.benchmarks.localrun import ROOT_ASL, transitions
 
-LAMBDA_CONCURRENCY = 1000  # default regional quota
+# Every constant a projection assumes, with its source (listed in RESULTS.md item 9 by `assumptions_table`).
+LAMBDA_CONCURRENCY = 1000  # default regional concurrent executions quota (Lambda quotas page)
 STREAM_SHARDS = 4  # a new on-demand table: ~4 partitions, one stream shard each (assumption)
 CHILD_OVERHEAD_MS = 150  # starting an Express child and its two Lambda tasks (assumption)
-SFN_PAYLOAD = 256 * 1024
-HISTORY_EVENTS = 25_000
-DDB_ITEM = 400 * 1024
-DDB_BATCH_WRITE_ITEMS, DDB_BATCH_GET_KEYS = 25, 100
-DDB_REQUEST = 16 * 1024 * 1024
-PARTITION_WCU = 1000  # per partition key, per second
+SFN_PAYLOAD = 256 * 1024  # Step Functions state input/output (Step Functions quotas page)
+HISTORY_EVENTS = 25_000  # events in one Standard execution's history (Step Functions quotas page)
+EXPRESS_DURATION_S = 300  # an Express execution's maximum duration (Step Functions quotas page)
+DISTRIBUTED_MAP_CHILDREN = 10_000  # concurrent child executions of a Distributed Map (Step Functions docs)
+DDB_ITEM = 400 * 1024  # DynamoDB item size (DynamoDB quotas page)
+DDB_BATCH_WRITE_ITEMS, DDB_BATCH_GET_KEYS = 25, 100  # DynamoDB API limits
+DDB_REQUEST = 16 * 1024 * 1024  # BatchWriteItem request size (DynamoDB API reference)
+PARTITION_WCU = 1000  # write units per second per partition (DynamoDB partitions docs)
+NEW_TABLE_WRU = 4000  # a new on-demand table's initial write throughput (DynamoDB on-demand docs)
+S3_PUT_PER_PREFIX = 3500  # PUT/COPY/POST/DELETE requests per second per prefix (S3 performance guidelines)
+S3_GET_PER_PREFIX = 5500  # GET/HEAD requests per second per prefix (S3 performance guidelines)
+LAMBDA_BASE_MB = 150  # a function's heap before its work: runtime, boto3, Powertools, pydantic (assumption)
 HEADROOM = 0.8  # every limit is checked at 80% (20% headroom)
 EXTRACT_BASE_MB = 150  # a shard Lambda before its first letter: runtime, boto3, Powertools, pypdf (assumption)
 EXTRACT_LANGUAGES = 4  # each language's last shard is partial (en, pt-BR, ru, ar in the demo data)
@@ -109,6 +116,35 @@ def print_extract(prof: Profile, rnd: Any, letters: dict[str, Any], letters_n: f
             "plan_s": plan_s, "plan_limit": plan_limit, "payload": payload, "total_s": plan_s + waves * shard_s}
 
 
+def _table_wru(rnd: Any, function: str, table: str) -> float:
+    """Write units (base table + indexes) ``function`` wrote to ``table`` in the local run."""
+    return sum(c.write_units + c.index_write_units for c in rnd.calls
+               if c.function == function and c.resource == table and c.service == "dynamodb")
+
+
+def assumptions_table() -> list[list[str]]:
+    """Every constant the projection assumes, with its source."""
+    return [
+        ["Lambda concurrent executions", f"{LAMBDA_CONCURRENCY:,}", "default regional quota (Lambda quotas)"],
+        ["Contacts table stream shards", f"{STREAM_SHARDS}", "assumption: a new on-demand table's partitions"],
+        ["Starting a Map child and its tasks", f"{CHILD_OVERHEAD_MS} ms", "assumption"],
+        ["Step Functions payload", "256 KiB", "Step Functions quotas"],
+        ["Standard execution history", f"{HISTORY_EVENTS:,} events", "Step Functions quotas"],
+        ["Express execution duration", f"{EXPRESS_DURATION_S} s", "Step Functions quotas"],
+        ["Distributed Map concurrent children", f"{DISTRIBUTED_MAP_CHILDREN:,}", "Step Functions docs"],
+        ["DynamoDB item", "400 KB", "DynamoDB quotas"],
+        ["DynamoDB BatchWriteItem / BatchGetItem", "25 items / 100 keys, 16 MB", "DynamoDB API reference"],
+        ["DynamoDB partition write throughput", f"{PARTITION_WCU:,} WCU/s", "DynamoDB partitions docs"],
+        ["New on-demand table write throughput", f"{NEW_TABLE_WRU:,} WRU/s", "DynamoDB on-demand docs"],
+        ["S3 request rate per prefix", f"{S3_PUT_PER_PREFIX:,} PUT/s, {S3_GET_PER_PREFIX:,} GET/s",
+         "S3 performance guidelines"],
+        ["A function's heap before its work", f"{LAMBDA_BASE_MB} MB", "assumption"],
+        ["Print shard PutObject stream", f"{S3_PUT_MB_S} MB/s", "assumption"],
+        ["Accounts in the largest strategy", "60%", "assumption (history partition key)"],
+        ["Latencies per AWS call, Graviton factor, vCPU share", "see item 4", "cost model Assumptions"],
+    ]
+
+
 def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], accounts: int = 1_000_000,
             acting_share: float = 0.10, a: Assumptions | None = None) -> dict[str, Any]:
     a = a or Assumptions()
@@ -176,18 +212,70 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
     history_wru_per_batch = history_entry * batch_size / 1024 + 1  # compressed bytes of a batch's decisions
     hot_wcu = history_wru_per_batch * max_conc / max(child_s, 1e-9) * 0.6 / HISTORY_SHARDS  # 60% in "standard"
     peak_concurrency = max_conc + 2 * consumers + 1 + ex["concurrency"]  # as if the extract overlapped the Map
+    size = f"{accounts / 1e6:g}M" if accounts >= 1e6 else f"{accounts / 1e3:g}k"
+    # Lambda durations of the stream batches, memory of a batch, the new tables' write rates, S3 request rates
+    render_batch = next((m.get("batch_size") or 25 for m in rnd.stream_mappings
+                         if m["function"] == "RenderLetterFunction"), 25)
+    email_batch = next((m.get("batch_size") or 25 for m in rnd.stream_mappings
+                        if m["function"] == "SendEmailFunction"), 25)
+    render_batch_s = render_batch * render_letter_ms / 1000
+    email_batch_s = email_batch * fn_ms("SendEmailFunction", "email") / 1000
+    manifest = max((s.manifest_bytes for s in steps), default=0)
+    peak_eval = max((s.evaluate_peak_bytes for s in steps if getattr(s, "evaluate_peak_bytes", 0)), default=0)
+    evaluate_mem_mb = LAMBDA_BASE_MB + (peak_eval or 20 * manifest) / 1e6
+    from dunning.app.assign import SCAN_SEGMENTS
+
+    assign_mem_mb = LAMBDA_BASE_MB + SCAN_SEGMENTS * (peak_eval or 20 * manifest) / 1e6  # a batch per segment
+    letters_per_s = consumers / max(render_letter_ms / 1000, 1e-9)
+    acting_n = max(1.0, float(rnd.summary.get("acting_accounts", 1)))
+    letters_local = max(1.0, float(rnd.summary.get("contacts_by_action", {}).get("letter", 1)))
+    contacts_wru_map = (_table_wru(rnd, "CreateContactsFunction", "ContactsTable") / acting_n
+                        * batch_size * acting_share * max_conc / max(child_s, 1e-9))
+    contacts_wru_render = _table_wru(rnd, "RenderLetterFunction", "ContactsTable") / letters_local * letters_per_s
+    idem_wru = _table_wru(rnd, "RenderLetterFunction", "IdempotencyTable") / letters_local * letters_per_s
+    from dunning.app.print_extract import FETCH_WORKERS
+
+    shard_gets_per_s = min(ex["shards"], ex["concurrency"]) * FETCH_WORKERS / (a.latency_ms["s3.GetObject"] / 1000)
+    manifest_puts_per_s = SCAN_SEGMENTS / max(fn_ms("AssignFunction", "account") * batch_size / 1000, 1e-9)
+    delivered_s = evaluated_s + render_s + extract_s
     checks = [
-        Check("Step Functions payload: assign output (batch list) at 1M accounts", assign_out_1m, SFN_PAYLOAD, "B"),
+        Check(f"Step Functions payload: assign output (batch list) at {size} accounts", assign_out_1m, SFN_PAYLOAD,
+              "B"),
         Check("Step Functions payload: largest task output measured", task_max, SFN_PAYLOAD, "B"),
         Check("Step Functions payload: largest task input measured", task_in_max, SFN_PAYLOAD, "B"),
         Check("History events, parent execution (DISTRIBUTED, 30 polling attempts)", distributed_events,
               HISTORY_EVENTS, "events"),
-        Check("History events if the Map ran INLINE at 1M accounts", inline_events, HISTORY_EVENTS, "events",
+        Check(f"History events if the Map ran INLINE at {size} accounts", inline_events, HISTORY_EVENTS, "events",
               "the local stack's mode; AWS uses DISTRIBUTED"),
         Check("Lambda concurrency at peak (Map + stream consumers + summary)", peak_concurrency, LAMBDA_CONCURRENCY,
               "executions"),
-        Check("Assign Lambda duration at 1M accounts vs its timeout", assign_s, timeouts.get("AssignFunction", 900),
-              "s", "one function scans and writes every manifest"),
+        Check(f"Assign Lambda duration at {size} accounts vs its timeout", assign_s,
+              timeouts.get("AssignFunction", 900), "s",
+              f"one function scans ({SCAN_SEGMENTS} segments in threads) and writes every manifest"),
+        Check("Assign Lambda memory (a batch being filled per segment) vs its MemorySize", assign_mem_mb,
+              mem.get("AssignFunction", 2048), "MB", f"{LAMBDA_BASE_MB} MB + {SCAN_SEGMENTS} × a batch's peak"),
+        Check("Evaluate Lambda memory (one manifest batch, parsed) vs its MemorySize", evaluate_mem_mb,
+              mem.get("EvaluateFunction", 1024), "MB",
+              f"{LAMBDA_BASE_MB} MB + measured peak of evaluate_batch ({(peak_eval or 0) / 1e6:.0f} MB)"),
+        Check("Map child (Express) duration vs the Express limit", child_s, EXPRESS_DURATION_S, "s"),
+        Check("Map MaxConcurrency vs Distributed Map concurrent children", max_conc, DISTRIBUTED_MAP_CHILDREN,
+              "children"),
+        Check(f"RenderLetter stream batch ({render_batch} letters) vs its timeout", render_batch_s,
+              timeouts.get("RenderLetterFunction", 120), "s"),
+        Check(f"SendEmail stream batch ({email_batch} emails) vs its timeout", email_batch_s,
+              timeouts.get("SendEmailFunction", 60), "s"),
+        Check("Contacts table (new on-demand) writes during the Map", contacts_wru_map, NEW_TABLE_WRU, "WRU/s",
+              "create_contacts at MaxConcurrency"),
+        Check("Contacts table (new on-demand) writes while letters render", contacts_wru_render, NEW_TABLE_WRU,
+              "WRU/s", f"{letters_per_s:,.0f} letters/s"),
+        Check("Idempotency table (new on-demand) writes while letters render", idem_wru, NEW_TABLE_WRU, "WRU/s"),
+        Check("S3 PUTs per second on the letters/ prefix while letters render", letters_per_s, S3_PUT_PER_PREFIX,
+              "PUT/s"),
+        Check("S3 GETs per second on the letters/ prefix while print shards fetch", shard_gets_per_s,
+              S3_GET_PER_PREFIX, "GET/s", f"{min(ex['shards'], ex['concurrency'])} shards × {FETCH_WORKERS} GETs "
+              "in flight"),
+        Check("S3 PUTs per second on the run's manifest prefix (assign)", manifest_puts_per_s, S3_PUT_PER_PREFIX,
+              "PUT/s"),
         Check("Evaluate Lambda duration per batch vs its timeout", evaluate_s, timeouts.get("EvaluateFunction", 300),
               "s"),
         Check("CreateContacts Lambda duration per batch vs its timeout", create_s,
@@ -224,7 +312,7 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
         "emails": emails_n, "render_letter_ms": render_letter_ms, "consumers": consumers, "render_s": render_s,
         "extract_s": extract_s, "attempts_needed": attempts_needed, "wait_s": wait_s,
         "extract": dict(ex),
-        "delivered_s": evaluated_s + max(render_s, 0) + extract_s, "checks": checks,
+        "delivered_s": delivered_s, "checks": checks,
         "assign_per_account_ms": fn_ms("AssignFunction", "account"),
         "scan_pages_per_account": u["account"].calls.get("AssignFunction", {}).get("dynamodb.Scan", 0.0),
     }

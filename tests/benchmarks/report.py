@@ -21,6 +21,8 @@ ITEMS = {
     7: "Ingest",
     8: "Local stack wall time",
     9: "Scale on paper: 1M accounts on AWS",
+    11: "HTTP API latency (warm, in-process)",
+    12: "Console page weight",
 }
 
 

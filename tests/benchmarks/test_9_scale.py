@@ -1,5 +1,7 @@
 """9. Scale on paper: a run over 1M accounts on AWS, projected from the measured time per batch and the
-template's concurrency settings; every hard limit checked with 20% headroom."""
+template's concurrency settings. The guarantee: no hard limit is reached - each stays 20% below it (the test
+fails otherwise). The projected duration is a target, reported PASS/MISS in RESULTS.md with what is left
+(section 10)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ def _fmt(v: float, unit: str) -> str:
     return f"{v:,.0f} {unit}" if v >= 100 else f"{v:,.2f} {unit}"
 
 
-def test_scale_projection(report, local_rounds, letters_bench, inproc_steps):
+def test_given_1m_accounts_then_every_hard_limit_keeps_20_percent_headroom(report, local_rounds, letters_bench,
+                                                                           inproc_steps):
     prof, _ = cost_profile(local_rounds, letters_bench, inproc_steps)
     p = project(prof, local_rounds[0], letters_bench, inproc_steps)
     report.check(9, "1M accounts evaluated on AWS (assign + Map of evaluate/create contacts + summary)",
@@ -60,11 +63,14 @@ def test_scale_projection(report, local_rounds, letters_bench, inproc_steps):
     ])
     report.measured["scale"] = {k: v for k, v in p.items() if k != "checks"} | {
         "checks": [{"name": c.name, "value": c.value, "limit": c.limit, "ok": c.ok} for c in p["checks"]]}
+    optimizations_needed(report)  # the last module: every other benchmark has recorded its checks
+    assert p["checks"], "no hard limit was checked"
+    assert not failing, [f"{c.name}: {c.value:,.0f} of {c.limit:,.0f} {c.unit} ({c.note})" for c in failing]
 
 
-def test_optimizations_needed(report, local_rounds, letters_bench, inproc_steps):
-    """What is left: each MISS of this run with what bounds it and what it would take (targets are never
-    lowered); written from the measured figures, so it lists nothing when every target is met."""
+def optimizations_needed(report) -> None:
+    """Section 10, what is left: each MISS of this run with what bounds it and what it would take (targets are
+    never lowered); written from the measured figures, so it lists nothing when every target is met."""
     m = report.measured
     misses = [r for r in report.rows if r.status == "MISS"]
     items: list[str] = []

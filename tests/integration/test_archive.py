@@ -96,7 +96,7 @@ def test_one_object_per_invocation_and_no_failures(stack, expired):
 
 
 def test_a_redelivered_batch_overwrites_the_same_object_with_the_same_bytes(stack, expired):
-    from tests.reliability.scenarios import stream_records
+    from tests.support.scenarios import stream_records
 
     records = [lambda_form(r) for r in stream_records(SimpleNamespace(stack=stack))]
     ttl_records = [r for r in records if is_ttl_deletion(r)]

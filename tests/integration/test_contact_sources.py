@@ -26,7 +26,10 @@ def event(eid, etype, data):
 def test_a_collection_event_writes_to_every_responsible_and_notified_person(stack):
     arrears = by(stack, contact_class="COLLECT", contact_type="ARREARS", account_id="A-0002")
     assert {c["person_id"] for c in arrears} == {"P-0002", "P-0002B"}
-    assert all(c["status"] == "rendered" and c["s3_key"] for c in arrears)
+    # A-0002's invoice is not yet due: "in arrears with an overdue balance of £0.00" would be false, so the
+    # arrears letter (requires: [overdue_amount_positive]) is suppressed with the reason instead of rendered
+    assert all(c["status"] == "suppressed" and not c.get("s3_key") for c in arrears)
+    assert all("overdue balance is £0.00" in c["reason"] for c in arrears)
 
 
 def test_a_severance_event_carries_the_premise_of_its_service_agreement(stack):
@@ -87,6 +90,11 @@ def test_an_invalid_user_request_goes_to_the_rejected_store_with_its_reason(stac
 
 def test_contacts_list_and_letters_get_work_from_the_cli(stack, tmp_path, capsys):
     assert cli(["--endpoint-url", stack.endpoint, "contacts", "list", "--account", "A-0002", "--json"]) == 0
+    suppressed = [c for c in json.loads(capsys.readouterr().out) if c["action"] == "letter"]
+    # the list shows why a letter was not sent (its template's conditions, dunning.letters.conditions)
+    assert suppressed and all(c["status"] == "suppressed" and "requires an overdue amount" in c["reason"]
+                              for c in suppressed)
+    assert cli(["--endpoint-url", stack.endpoint, "contacts", "list", "--account", "A-0005", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     letter = next(c for c in listed if c["action"] == "letter")
     out = tmp_path / "letter.pdf"

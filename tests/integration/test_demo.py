@@ -20,6 +20,9 @@ def test_the_demo_runs_and_writes_letters_emails_and_the_print_extract(tmp_path:
     assert {n.rsplit("-", 1)[0] for n in prints if n.endswith(".pdf")} == languages
     assert len([n for n in prints if n.endswith(".csv")]) == len([n for n in prints if n.endswith(".pdf")])
     assert f"print:    {len(letters)} letters in {len(prints)} files" in said
+    report = (out / "run-report.html").read_text(encoding="utf-8")  # the console's run report, as a file
+    assert report.count('<svg class="chart"') == 5 and "<style>" in report
+    assert f"report:   {out}/run-report.html" in said
 
 
 def test_extract_files_of_a_manual_extract_and_of_a_run() -> None:

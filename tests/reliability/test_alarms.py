@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from dunning_ops.local.translate import load_sam_template, translate
-from tests.reliability.harness import record_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM = load_sam_template(ROOT / "template.yaml")
@@ -63,11 +62,3 @@ def test_every_function_has_an_alarm_on_its_errors(cfn, function):
     watched = alarming_on(cfn, "AWS/Lambda", "Errors", "FunctionName").values()
     assert {"Ref": function} in watched, f"no AWS/Lambda Errors alarm for {function}"
 
-
-def test_report_the_alarms(cfn):
-    record_figures("6. alarms", {
-        "alarms": len(alarms(cfn)), "functions": len(FUNCTIONS),
-        "function_error_alarms": len(alarming_on(cfn, "AWS/Lambda", "Errors", "FunctionName")),
-        "queue_depth_alarms": len(alarming_on(cfn, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName")),
-        "failed_run_alarms": len(alarming_on(cfn, "AWS/States", "ExecutionsFailed", "StateMachineArn")),
-    })

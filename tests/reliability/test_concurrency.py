@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.reliability.harness import differences, record_figures
+from tests.support.harness import differences
 
 
 def test_given_two_runs_for_one_date_started_together_then_exactly_one_does_the_work(redelivered_run):
@@ -31,14 +31,3 @@ def test_given_every_stream_record_delivered_again_then_no_letter_or_email_is_pr
     assert differences(before, after, ["contacts", "letters", "emails"]) == {}
     assert redelivered_run["stream_failures"] == 0
 
-
-def test_report_the_concurrency_figures(redelivered_run):
-    stream = redelivered_run["stream_redelivery"]
-    record_figures("4. concurrency", {
-        "runs_started_together": len(redelivered_run["runs"]),
-        "runs_that_created_contacts": sum(1 for r in redelivered_run["runs"] if r["output"].get("contacts_created")),
-        "stream_records_redelivered": stream["letter_records"] + stream["email_records"],
-        "emails_sent_again": stream["emails_sent_by_redelivery"],
-        "letters_rendered_again": redelivered_run["snapshot_after_stream_redelivery"]["letter_object_versions"]
-        - redelivered_run["snapshot"]["letter_object_versions"],
-    })

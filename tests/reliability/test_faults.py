@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reliability.harness import differences, record_figures, shared_scenario
-from tests.reliability.scenarios import faults
+from tests.support.harness import differences, shared_scenario
+from tests.support.scenarios import faults
 
 
 def test_given_transient_faults_in_ten_percent_of_aws_calls_then_the_run_completes(faulty_run):
@@ -29,27 +29,11 @@ def test_given_transient_faults_then_outputs_are_identical_to_a_fault_free_run(c
     assert sorted(faulty_run["printed"]) == sorted(clean_run["printed"])
 
 
-def test_report_the_fault_figures(clean_run, faulty_run):
-    f = faulty_run["faults"]
-    identical = differences(clean_run["snapshot"], faulty_run["snapshot"]) == {}
-    survived = f["faults_injected"] if identical and faulty_run["run"]["status"] == "SUCCEEDED" else 0
-    record_figures("3. faults", {**f, "faults_survived": survived, "outputs_identical": identical,
-                                 "emails_sent": faulty_run["emails_sent"],
-                                 "emails_sent_fault_free": clean_run["emails_sent"],
-                                 "duplicates_sent": max(0, faulty_run["emails_sent"] - clean_run["emails_sent"]),
-                                 "scenario_seconds": faulty_run.get("seconds")})
-    assert survived == f["faults_injected"]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_given_other_seeds_and_twenty_percent_faults_then_outputs_are_still_identical(clean_run, seed,
                                                                                        tmp_path_factory):
     run = shared_scenario(tmp_path_factory, f"faults-{seed}", lambda: faults(seed=seed, rate=0.20))
-    f = run["faults"]
-    identical = differences(clean_run["snapshot"], run["snapshot"]) == {}
-    record_figures(f"3. faults (slow, seed {seed}, 20%)", {**f, "outputs_identical": identical,
-                                                           "faults_survived": f["faults_injected"] if identical else 0,
-                                                           "scenario_seconds": run.get("seconds")})
+    assert run["faults"]["faults_injected"] >= 40, run["faults"]
     assert run["run"]["status"] == "SUCCEEDED"
-    assert identical, differences(clean_run["snapshot"], run["snapshot"])
+    assert differences(clean_run["snapshot"], run["snapshot"]) == {}

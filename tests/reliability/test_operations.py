@@ -11,10 +11,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
-from tests.reliability.harness import record_figures
-
 
 def contact(run, ref):
     (found,) = [c for c in run["email"]["contacts"] if c["source_ref"] == ref and c["action"] == "email"]
@@ -106,20 +102,6 @@ def test_given_step_functions_retries_assign_after_it_ran_then_the_run_still_doe
     assert retried["applied"] == 1
     assert retried["status"] == "SUCCEEDED"
     assert retried["summary_status"] == "SUCCEEDED", retried["output"]
-
-
-def test_report_the_operations_figures(operations_run):
-    run = operations_run
-    record_figures("5. redrive and SES failures", {
-        "dead_lettered": run["outage"]["dlq_depth"], "redriven": run["redrive"]["output"].get("moved"),
-        "applied_after_redrive": len(run["redrive"]["applied"]),
-        "rejected_listed": len(run["rejected"]["rows"]),
-        "ses_permanent_rejections": len(run["email"]["refused"]),
-        "fallback_letters": sum(1 for c in run["email"]["contacts"] if "sent as letter" in c.get("reason", "")),
-        "emails_by_status": dict(Counter(c["status"] for c in run["email"]["contacts"] if c["action"] == "email")),
-        "emails_sent_after_status_write_failure": emails_to(run, run["email"]["addresses"]["status_write_fails"]),
-        "scenario_seconds": run.get("seconds"),
-    })
 
 
 def test_a_letter_not_rendered_by_the_last_polling_attempt_goes_to_the_print_queue(operations_run):

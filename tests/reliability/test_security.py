@@ -17,7 +17,6 @@ import pytest
 from dunning.models.events import MAX_EVENT_BYTES
 from dunning.templating import TemplateError, render
 from dunning_ops.local.translate import load_sam_template, translate
-from tests.reliability.harness import record_figures
 from tests.support.local import demo_events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,15 +133,10 @@ def test_a_hostile_published_letter_template_fails_the_contact_and_produces_no_l
     assert not any(leak in hostile["reason"] for leak in LEAKS)
 
 
-def test_report_the_template_sandbox_figures():
-    failed = 0
-    for payload in INJECTIONS:
-        try:
-            render(payload, _letter_context(), name="probe")
-        except TemplateError:
-            failed += 1
-    record_figures("7. template sandbox", {"injection_payloads": len(INJECTIONS), "failed": failed})
-    assert failed == len(INJECTIONS)
+@pytest.mark.parametrize("payload", INJECTIONS)
+def test_a_known_jinja_injection_payload_fails_in_the_template_sandbox_itself(payload):
+    with pytest.raises(TemplateError):
+        render(payload, _letter_context(), name="probe")
 
 
 # ---------------------------------------------------------------------------------------------- logs
@@ -197,13 +191,6 @@ def test_given_bad_and_unusual_events_then_no_log_line_carries_their_personal_va
 
 def test_given_failed_emails_and_letters_then_no_log_line_carries_a_persons_values(operations_run):
     assert not leaks(operations_run, personal_values(demo_events()))
-
-
-def test_report_the_log_figures(clean_run):
-    values = personal_values(demo_events())
-    record_figures("7. logs", {"log_lines_scanned": len(clean_run["log_lines"])
-                               + len(clean_run["function_output"].splitlines()),
-                               "personal_values_searched": len(values), "found": len(leaks(clean_run, values))})
 
 
 # ---------------------------------------------------------------------------------------------- input bounds

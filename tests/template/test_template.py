@@ -158,16 +158,32 @@ def test_cfn_lint_reports_nothing():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_the_layer_requirements_match_the_package_dependencies():
-    import tomllib
-
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    layer = [ln.strip() for ln in (ROOT / "shared" / "requirements.txt").read_text().splitlines()
-             if ln.strip() and not ln.startswith("#")]
-    assert sorted(layer) == sorted(declared)
-    assert RESOURCES["DunningLayer"]["Properties"]["ContentUri"].rstrip("/") == "shared"
+# The layers' requirements and contents: tests/template/test_layers.py.
 
 
 def test_the_fonts_and_their_licence_ship_in_the_layer():
     fonts = ROOT / "shared" / "dunning" / "letters" / "fonts"
     assert list(fonts.glob("*.ttf")) and (fonts / "OFL.txt").exists()
+
+
+def _own_environment(function: dict[str, Any]) -> set[str]:
+    return set((function["Properties"].get("Environment") or {}).get("Variables") or {})
+
+
+def test_globals_give_every_function_only_the_powertools_settings():
+    env = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert {k for k in env if not k.startswith("POWERTOOLS_")} <= {"LOG_LEVEL"}
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_each_function_gets_exactly_the_variables_its_settings_model_declares(logical_id):
+    from dunning.settings import FUNCTION_SETTINGS
+
+    folder = Path(FUNCTIONS[logical_id]["Properties"]["CodeUri"]).name
+    assert folder in FUNCTION_SETTINGS, f"functions/{folder} has no settings model in dunning.settings"
+    model = FUNCTION_SETTINGS[folder]
+    given = _own_environment(FUNCTIONS[logical_id])
+    required = {f.alias or name for name, f in model.model_fields.items() if f.is_required()}
+    unread = given - model.variables()
+    assert not unread, f"{logical_id} gets variables its settings model never reads: {unread}"
+    assert required <= given, f"{logical_id} lacks required variables: {required - given}"

@@ -1,7 +1,7 @@
 """Contacts past their retention, kept in S3.
 
 DynamoDB is the working store: every contact item carries a ``ttl`` (created_at + ``ContactRetentionDays``, set
-by :meth:`dunning.store.contacts.ContactsRepository.create_new`) after which DynamoDB's TTL deletes it. Each such
+by :meth:`dunning.store.contacts.ContactStore.create_new`) after which DynamoDB's TTL deletes it. Each such
 deletion is a ``REMOVE`` record on the contacts stream whose ``userIdentity`` names the DynamoDB service; the
 archive function's filter selects only those (a delete made by a user or by code is not archived). The records
 of one invocation (up to 1,000) become ONE gzip JSON-lines object in the runs bucket::
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from dunning.models.contacts import Contact
-from dunning.store.blobs import Blobs
+from dunning.store.blobs import BlobStore
 from dunning.store.dynamo import from_av
 
 PREFIX = "archive/contacts/"
@@ -88,8 +88,9 @@ def _record_time(record: Mapping[str, Any]) -> datetime:
     return datetime.now(UTC)  # Lambda always sets it; only a hand-written event lacks it
 
 
-@dataclass
-class ArchiveResult:
+class ArchiveResult(BaseModel):
+    """One archived stream batch: the object written (none when the batch held no TTL deletion) and its counts."""
+
     key: str | None = None
     contacts: int = 0
     ignored: int = 0
@@ -114,7 +115,7 @@ class ArchiveBatch:
             return
         self.lines.append(archived_contact(record))
 
-    def write(self, blobs: Blobs, records: list[dict[str, Any]]) -> ArchiveResult:
+    def write(self, blobs: BlobStore, records: list[dict[str, Any]]) -> ArchiveResult:
         """One PUT of every collected contact, keyed by the delivered batch; a failure raises (StoreError) so
         that the whole batch is delivered again."""
         result = ArchiveResult(contacts=len(self.lines), ignored=self.ignored)
@@ -138,7 +139,7 @@ def _key_day(key: str) -> date | None:
         return None
 
 
-def archived_contacts(blobs: Blobs, account_id: str, since: date | None = None,
+def archived_contacts(blobs: BlobStore, account_id: str, since: date | None = None,
                       workers: int = 8) -> list[Contact]:
     """An account's archived contacts (created on or after ``since``), one per contact id, oldest first.
 

@@ -1,34 +1,208 @@
-"""Builds the repositories a function needs from its settings (one place, so handlers stay thin)."""
+"""The composition root: the one place that builds repositories and clients.
+
+Each function's handler reads its own settings model (:mod:`dunning.settings`) and asks here for what its use
+case needs; the operator tools (CLI, demo) ask for :func:`stack_repositories`. Nothing else constructs a
+repository, a bucket or a client.
+"""
 
 from __future__ import annotations
 
-from dunning.app.delivery import DeliveryDeps
-from dunning.app.run import Deps
-from dunning.settings import Settings
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from dunning.app.assign import AssignDeps
+from dunning.app.create_contacts import CreateContactsDeps
+from dunning.app.email_delivery import EmailDeps
+from dunning.app.evaluate import EvaluateDeps
+from dunning.app.ingest import Ingestor
+from dunning.app.letter_delivery import LetterDeps
+from dunning.app.print_extract import ExtractDeps, ExtractOptions
+from dunning.app.summarize import SummarizeDeps
+from dunning.aws import client
+from dunning.settings import (
+    AssignSettings,
+    CreateContactsSettings,
+    EvaluateSettings,
+    IngestSettings,
+    PrintExtractSettings,
+    PrintExtractShardSettings,
+    RenderLetterSettings,
+    SendEmailSettings,
+    StackSettings,
+    SummarizeSettings,
+)
 from dunning.store.blobs import Blobs
 from dunning.store.contacts import ContactsRepository
 from dunning.store.ledger import LedgerRepository
 from dunning.store.runs import RunsRepository
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-def contacts_repository(settings: Settings) -> ContactsRepository:
-    """The contacts table with the stack's retention (the ``ttl`` every new contact gets)."""
-    return ContactsRepository(settings.contacts_table, retention_days=settings.contact_retention_days)
-
-
-def delivery_deps(settings: Settings) -> DeliveryDeps:
-    """What render_letter and send_email need: configuration, ledger, contacts and the letters bucket."""
-    return DeliveryDeps(config=Blobs(settings.runs_bucket).config, ledger=LedgerRepository(settings.ledger_table),
-                        contacts=contacts_repository(settings), letters=Blobs(settings.letters_bucket),
-                        sender_identity=settings.sender_identity)
+    from dunning.app.activities import ActivityDeps
+    from dunning.app.operations import OperationDeps
+    from dunning.app.queries import ReadDeps
+    from dunning.settings import ApiSettings, ConsoleSettings
+    from dunning.store.identity import UserPool
 
 
-def run_deps(settings: Settings) -> Deps:
+def contacts_repository(table: str, retention_days: int | None = None) -> ContactsRepository:
+    """The contacts table; ``retention_days`` (the stack's ContactRetentionDays) sets the ``ttl`` of every new
+    contact, so only functions that create contacts pass it."""
+    if retention_days is None:
+        return ContactsRepository(table)
+    return ContactsRepository(table, retention_days=retention_days)
+
+
+# ---------------------------------------------------------------------------------------------- functions
+def ingestor(settings: IngestSettings) -> Ingestor:
     blobs = Blobs(settings.runs_bucket)
-    return Deps(
-        config=blobs.config(),
+    return Ingestor(LedgerRepository(settings.ledger_table),
+                    contacts_repository(settings.contacts_table, settings.contact_retention_days), blobs, blobs.config)
+
+
+def assign_deps(settings: AssignSettings) -> AssignDeps:
+    blobs = Blobs(settings.runs_bucket)
+    return AssignDeps(config=blobs.config(), ledger=LedgerRepository(settings.ledger_table),
+                      runs=RunsRepository(settings.runs_table), blobs=blobs)
+
+
+def evaluate_deps(settings: EvaluateSettings) -> EvaluateDeps:
+    blobs = Blobs(settings.runs_bucket)
+    return EvaluateDeps(config=blobs.config(), runs=RunsRepository(settings.runs_table), blobs=blobs)
+
+
+def create_contacts_deps(settings: CreateContactsSettings) -> CreateContactsDeps:
+    blobs = Blobs(settings.runs_bucket)
+    return CreateContactsDeps(config=blobs.config(), ledger=LedgerRepository(settings.ledger_table),
+                              contacts=contacts_repository(settings.contacts_table, settings.contact_retention_days),
+                              runs=RunsRepository(settings.runs_table), blobs=blobs)
+
+
+def summarize_deps(settings: SummarizeSettings) -> SummarizeDeps:
+    return SummarizeDeps(runs=RunsRepository(settings.runs_table), blobs=Blobs(settings.runs_bucket))
+
+
+def print_extract_deps(settings: PrintExtractSettings) -> ExtractDeps:
+    """Planning a run's extract (and requeueing its letters): no PDFs are read."""
+    return ExtractDeps(contacts=contacts_repository(settings.contacts_table),
+                       runs=RunsRepository(settings.runs_table), plans=Blobs(settings.runs_bucket))
+
+
+def print_extract_options(settings: PrintExtractSettings, poll_for: float) -> ExtractOptions:
+    return ExtractOptions(max_attempts=settings.print_extract_max_attempts,
+                          wait_seconds=settings.print_extract_wait_seconds, poll_for=poll_for,
+                          shard_size=settings.print_extract_shard_size,
+                          concurrency=settings.print_extract_concurrency)
+
+
+def print_shard_deps(settings: PrintExtractShardSettings) -> ExtractDeps:
+    return ExtractDeps(contacts=contacts_repository(settings.contacts_table),
+                       letters=Blobs(settings.letters_bucket), plans=Blobs(settings.runs_bucket))
+
+
+def letter_deps(settings: RenderLetterSettings) -> LetterDeps:
+    return LetterDeps(config=Blobs(settings.runs_bucket).config, ledger=LedgerRepository(settings.ledger_table),
+                      contacts=contacts_repository(settings.contacts_table), letters=Blobs(settings.letters_bucket))
+
+
+def email_deps(settings: SendEmailSettings) -> EmailDeps:
+    return EmailDeps(config=Blobs(settings.runs_bucket).config, ledger=LedgerRepository(settings.ledger_table),
+                     contacts=contacts_repository(settings.contacts_table, settings.contact_retention_days),
+                     ses=partial(client, "sesv2"))
+
+
+def idempotency_store(table: str) -> DynamoDBPersistenceLayer:
+    """Powertools' idempotency records (render_letter, send_email)."""
+    # imported here, not at the top: the functions without idempotency do not load it on their cold start
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=table)
+
+
+def archive_blobs(runs_bucket: str) -> Blobs:
+    """The runs bucket, where expired contacts are archived."""
+    return Blobs(runs_bucket)
+
+
+# ---------------------------------------------------------------------------------------------- operator tools
+@dataclass
+class StackRepositories:
+    """Every repository of a stack, for the CLI and the demo."""
+
+    ledger: LedgerRepository
+    contacts: ContactsRepository
+    runs: RunsRepository
+    blobs: Blobs  # the runs bucket (configuration, rejected events, runs, archive)
+    letters: Blobs  # the letters bucket
+
+    def letter_deps(self) -> LetterDeps:
+        return LetterDeps(config=self.blobs.config, ledger=self.ledger, contacts=self.contacts, letters=self.letters)
+
+    def extract_deps(self) -> ExtractDeps:
+        """A manual print extract (``dunning letters extract``): the print queue only."""
+        return ExtractDeps(contacts=self.contacts, letters=self.letters)
+
+
+def stack_repositories(settings: StackSettings) -> StackRepositories:
+    return StackRepositories(
         ledger=LedgerRepository(settings.ledger_table),
-        contacts=contacts_repository(settings),
+        contacts=contacts_repository(settings.contacts_table, settings.contact_retention_days),
         runs=RunsRepository(settings.runs_table),
-        blobs=blobs,
+        blobs=Blobs(settings.runs_bucket),
+        letters=Blobs(settings.letters_bucket),
     )
+
+
+# ---------------------------------------------------------------------------------------------- HTTP API / console
+def read_deps(settings: ApiSettings | ConsoleSettings | StackSettings) -> ReadDeps:
+    """What the API's (and the console's) read use cases need."""
+    from dunning.app.queries import ReadDeps
+    from dunning.store.pages import PagedReads
+
+    blobs = Blobs(settings.runs_bucket)
+    return ReadDeps(ledger=LedgerRepository(settings.ledger_table),
+                    contacts=contacts_repository(settings.contacts_table), runs=RunsRepository(settings.runs_table),
+                    blobs=blobs, letters=Blobs(settings.letters_bucket), config=blobs.config,
+                    pages=PagedReads(contacts_table=settings.contacts_table, ledger_table=settings.ledger_table,
+                                     runs_table=settings.runs_table, runs_bucket=settings.runs_bucket))
+
+
+def activity_deps(settings: ApiSettings | ConsoleSettings | StackSettings) -> ActivityDeps:
+    from dunning.app.activities import ActivityDeps
+    from dunning.store.activities import ActivitiesRepository
+
+    return ActivityDeps(activities=ActivitiesRepository(settings.contacts_table),
+                        contacts=contacts_repository(settings.contacts_table))
+
+
+def operation_deps(settings: ApiSettings) -> OperationDeps:
+    from dunning.app.operations import OperationDeps
+    from dunning.store.executions import RunStarter
+
+    blobs = Blobs(settings.runs_bucket)
+    return OperationDeps(runs=RunStarter(settings.state_machine_arn), ledger=LedgerRepository(settings.ledger_table),
+                         contacts=contacts_repository(settings.contacts_table, settings.contact_retention_days),
+                         blobs=blobs, config=blobs.config)
+
+
+def user_pool(user_pool_id: str, client_id: str) -> UserPool:
+    """The Cognito user pool and app client (sign-in; ``dunning users``)."""
+    from dunning.store.identity import UserPool
+
+    return UserPool(user_pool_id, client_id)
+
+
+@dataclass
+class ConsoleDeps:
+    """The web console: the API's read and activity use cases, and the user pool to sign in against."""
+
+    reads: ReadDeps
+    activities: ActivityDeps
+    pool: UserPool
+
+
+def console_deps(settings: ConsoleSettings) -> ConsoleDeps:
+    return ConsoleDeps(reads=read_deps(settings), activities=activity_deps(settings),
+                       pool=user_pool(settings.user_pool_id, settings.client_id))

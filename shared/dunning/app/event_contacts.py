@@ -6,33 +6,36 @@ need from the ledger and writes the resulting contacts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pydantic import BaseModel, Field
+
+from dunning.contacts import prepare_contacts
 from dunning.contacts.context import build_context
-from dunning.contacts.create import prepare_contacts
 from dunning.contacts.plugins import PluginRegistry
 from dunning.contacts.rules import evaluate_event
 from dunning.models.config import Config
 from dunning.models.events import Event
 from dunning.observability import logger
-from dunning.store.contacts import ContactsRepository
-from dunning.store.ledger import LedgerRepository
+from dunning.store.contacts import ContactStore
+from dunning.store.ledger import LedgerStore
 
 
-@dataclass
-class EventContactsOutcome:
+class EventContactsOutcome(BaseModel):
+    """The contacts one event created (or found already created), why none was, and the rules that matched
+    without one."""
+
     created: int = 0
     existing: int = 0
     rejected_reason: str | None = None
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)
 
 
 def create_contacts_for_event(
     event: Event,
     config: Config,
-    ledger: LedgerRepository,
-    contacts: ContactsRepository,
+    ledger: LedgerStore,
+    contacts: ContactStore,
     *,
     now: datetime | None = None,
     registry: PluginRegistry | None = None,

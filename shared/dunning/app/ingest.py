@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from dunning.models.common import MIN_DATE
 from dunning.models.config import Config
 from dunning.models.events import (
@@ -32,19 +34,14 @@ from dunning.models.events import (
     AccountUpserted,
     Event,
     EventValidationError,
-    InvoiceCollectionStatusChanged,
     InvoicePosted,
-    PaymentPredictionUpdated,
     PaymentReceived,
-    PersonUpserted,
-    PremiseUpserted,
-    ServiceAgreementUpserted,
     parse_event,
 )
 from dunning.observability import logger
-from dunning.store.blobs import Blobs
-from dunning.store.contacts import ContactsRepository
-from dunning.store.ledger import Fact, LedgerRepository, account_pk
+from dunning.store.blobs import BlobStore
+from dunning.store.contacts import ContactStore
+from dunning.store.ledger import Fact, LedgerStore, facts_for_event
 
 CONTACT_EVENTS = frozenset({
     "contact.requested", "collection.event", "severance.event", "writeoff.event", "overdue.event",
@@ -56,35 +53,6 @@ MAX_ATTRIBUTE_CHARS = 256
 MULTILINE_FIELDS = frozenset({"note"})  # free text that may hold line breaks
 _ALLOWED_CONTROLS = frozenset("\t")
 _LINE_BREAKS = frozenset("\r\n")
-
-
-def facts_for_event(event: Event) -> list[Fact]:
-    """The ledger items an event writes (pure). Contact-creating events write none."""
-    env, p = event.envelope, event.payload
-    version = f"{env.occurred_at.astimezone(UTC).isoformat()}|{env.event_id}"
-    data = p.model_dump_json()
-
-    def fact(pk: str, sk: str) -> Fact:
-        return Fact(pk=pk, sk=sk, version=version, event_id=env.event_id, data=data)
-
-    if isinstance(p, PersonUpserted):
-        return [fact(f"PERSON#{p.person_id}", "PROFILE")]
-    if isinstance(p, AccountUpserted):
-        return [fact(account_pk(p.account_id), "PROFILE")]
-    if isinstance(p, PremiseUpserted):
-        return [fact(f"PREMISE#{p.premise_id}", "PROFILE")]
-    if isinstance(p, ServiceAgreementUpserted):
-        links = [Fact(f"SP#{sp}", "SA", version, env.event_id, data) for sp in p.service_point_ids]
-        return [fact(f"SA#{p.service_agreement_id}", "PROFILE"), *links]
-    if isinstance(p, InvoicePosted):
-        return [fact(account_pk(p.account_id), f"INV#{p.invoice_id}")]
-    if isinstance(p, PaymentReceived):
-        return [fact(account_pk(p.account_id), f"PAY#{p.payment_id}")]
-    if isinstance(p, InvoiceCollectionStatusChanged):
-        return [fact(account_pk(p.account_id), f"STATUS#{p.invoice_id}")]
-    if isinstance(p, PaymentPredictionUpdated):
-        return [fact(account_pk(p.account_id), f"PRED#{p.invoice_id}")]
-    return []
 
 
 # ---------------------------------------------------------------------------------------------- edge checks
@@ -137,26 +105,22 @@ def edge_problem(event: Event, now: datetime) -> str | None:
     return None
 
 
-def _account_currency(account_json: str | None) -> str | None:
-    if not account_json:
-        return None
-    return AccountUpserted.model_validate_json(account_json).currency
+class IngestResult(BaseModel):
+    """What one SQS batch did: events applied, duplicates (or stale versions), rejected, contacts created, and
+    the messages that failed (reported as batch item failures, so SQS delivers them again)."""
 
-
-@dataclass
-class IngestResult:
     applied: int = 0
     duplicates: int = 0
     rejected: int = 0
     contacts_created: int = 0
-    failed_message_ids: set[str] = field(default_factory=set)
+    failed_message_ids: set[str] = Field(default_factory=set)
 
 
 @dataclass
 class Ingestor:
-    ledger: LedgerRepository
-    contacts: ContactsRepository
-    blobs: Blobs
+    ledger: LedgerStore
+    contacts: ContactStore
+    blobs: BlobStore
     config: Callable[[], Config]
     result: IngestResult = field(default_factory=IngestResult)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -239,11 +203,11 @@ class Ingestor:
                 if seen is None or e.envelope.occurred_at >= seen[0]:
                     in_batch[e.payload.account_id] = (e.envelope.occurred_at, e.payload.currency)
         wanted = {p.account_id for _, _, p in money} - set(in_batch)
-        stored = self.ledger.profiles([("ACCT", a) for a in wanted]) if wanted else {}
+        stored = self.ledger.accounts(wanted) if wanted else {}
         currencies = {a: c for a, (_, c) in in_batch.items()}
-        for (_, account_id), data in stored.items():
-            if (currency := _account_currency(data)) is not None:
-                currencies[account_id] = currency
+        for account_id, account in stored.items():
+            if account.currency is not None:
+                currencies[account_id] = account.currency
         rejected: set[str] = set()
         for message_id, body, payload in money:
             expected = currencies.get(payload.account_id)

@@ -14,7 +14,7 @@ A run's extract has two steps (``infra/statemachines/collections_run.asl.json``)
 * :func:`build_planned_shard` (PrintExtractShardFunction), one per shard in a Map: reads the shard's contacts,
   fetches their PDFs concurrently, merges them, writes the files and marks the letters printed (whole-item
   puts, 25 a call), each with its place in the merged PDF (``print_file``, ``print_first_page``): after
-  ``LetterRetentionDays`` the letter is cut out of that file (:mod:`dunning.letters.retrieve`).
+  ``LetterRetentionDays`` the letter is cut out of that file (:mod:`dunning.app.letter_retrieval`).
 
 :func:`run_print_extract` plans and builds in one process (``dunning letters extract``).
 """
@@ -34,13 +34,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dunning.app.letter_delivery import RECIPIENT_METADATA
+from dunning.models.common import Address
 from dunning.models.contacts import Contact, StatusChange
 from dunning.observability import logger
-from dunning.settings import Settings
-from dunning.store import dynamo
-from dunning.store.blobs import Blobs
-from dunning.store.contacts import ContactsRepository, contact_item
-from dunning.store.runs import RunsRepository
+from dunning.store.blobs import BlobStore
+from dunning.store.contacts import ContactStore
+from dunning.store.runs import RunStore
 
 SHARD_SIZE = 5000  # letters per shard (Settings.print_extract_shard_size; the template's PrintExtractShardSize)
 FETCH_WORKERS = 16  # concurrent S3 GETs of one shard: the GET latency, not the merge, dominates
@@ -50,16 +50,10 @@ QUEUE_WORKERS = 16  # concurrent UpdateItems when a run's letters go to the prin
 
 @dataclass
 class ExtractDeps:
-    contacts: ContactsRepository
-    letters: Blobs
-    runs: RunsRepository | None = None  # the runs' batch results: which letters a run made
-    plans: Blobs | None = None  # the runs bucket: shard plans of a run's extract
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ExtractDeps:
-        return cls(contacts=ContactsRepository(settings.contacts_table, retention_days=settings.contact_retention_days),
-                   letters=Blobs(settings.letters_bucket),
-                   runs=RunsRepository(settings.runs_table), plans=Blobs(settings.runs_bucket))
+    contacts: ContactStore
+    letters: BlobStore | None = None  # letter PDFs in, print files out (building shards; planning reads none)
+    runs: RunStore | None = None  # the runs' batch results: which letters a run made
+    plans: BlobStore | None = None  # the runs bucket: shard plans of a run's extract
 
 
 @dataclass(frozen=True)
@@ -102,6 +96,53 @@ class ShardInput(BaseModel):
     letters: int = 0
 
 
+# ---------------------------------------------------------------------------------------------- results
+class ShardResult(BaseModel):
+    """One built shard (the Map's BuildShard result): its letters and files."""
+
+    language: str
+    shard: int
+    letters: int
+    files: list[str]
+
+
+class ShardRef(BaseModel):
+    """One planned shard as the state machine carries it: where its contact ids are, and how many."""
+
+    key: str
+    language: str
+    shard: int
+    letters: int
+
+
+class ExtractPlan(BaseModel):
+    """The PrintExtract task's result: ready (``shards`` planned under ``prefix``) or not yet (loop again)."""
+
+    ready: bool
+    letters: int
+    prefix: str | None
+    shards: list[ShardRef]
+    attempt: int
+    pending_letters: int
+    wait_seconds: int
+    max_concurrency: int
+
+
+class RequeueResult(BaseModel):
+    """The failure paths: how many of the run's unprinted letters went to the print queue."""
+
+    queued: int
+
+
+class PrintExtractResult(BaseModel):
+    """An extract planned and built in one process (``dunning letters extract``)."""
+
+    letters: int
+    files: list[str]
+    prefix: str | None
+    shards: int
+
+
 # ---------------------------------------------------------------------------------------------- naming
 def extract_prefix(as_of: date, run_id: str | None, now: datetime) -> str:
     return f"print/{as_of.isoformat()}/{run_id or 'manual-' + now.strftime('%Y%m%dT%H%M%S')}/"
@@ -114,7 +155,7 @@ def plan_key(as_of: date, run_id: str, language: str, shard: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- planning
-def run_letter_ids(runs: RunsRepository | None, run_id: str | None) -> list[str]:
+def run_letter_ids(runs: RunStore | None, run_id: str | None) -> list[str]:
     """The printed letters a run created or found already created, from its batch results (in batch order)."""
     if runs is None or not run_id:
         return []
@@ -149,7 +190,8 @@ def plan_extract(deps: ExtractDeps, run_letters: Sequence[dict[str, Any]], shard
 
 
 # ---------------------------------------------------------------------------------------------- building
-def fetch_pdfs(blobs: Blobs, keys: Sequence[str], workers: int = FETCH_WORKERS) -> list[tuple[bytes, dict[str, str]]]:
+def fetch_pdfs(blobs: BlobStore, keys: Sequence[str], workers: int = FETCH_WORKERS
+               ) -> list[tuple[bytes, dict[str, str]]]:
     """The objects' bytes and metadata in the order given, ``workers`` GETs at a time (boto3 clients are
     thread-safe). Each GET runs in a copy of the caller's context, so tracing and call attribution follow the
     handler."""
@@ -160,22 +202,10 @@ def fetch_pdfs(blobs: Blobs, keys: Sequence[str], workers: int = FETCH_WORKERS) 
         return [f.result() for f in futures]
 
 
-RECIPIENT_METADATA = "recipient"  # S3 user metadata of a letter PDF: whom and where it is addressed to
-
-
-def recipient_metadata(name: str, address_lines: Sequence[str]) -> str:
-    """The letter's addressee as the PDF's address window shows it, for the print manifest: kept with the PDF
-    (S3 user metadata is ASCII, hence base64 of the JSON), so the extract needs no further reads and lists the
-    address the letter was rendered with."""
-    return base64.urlsafe_b64encode(json.dumps([name, *address_lines], ensure_ascii=False).encode()).decode()
-
-
 def recipient_of(contact: Contact, metadata: dict[str, str]) -> tuple[str, list[str]]:
     """The addressee of a letter as its address window shows it: from its PDF's metadata (every letter this
     version renders has it); else the contact's snapshot, if it still has one; else unknown (blank columns in
     the manifest - the PDF itself is what gets mailed)."""
-    from dunning.models.common import Address
-
     if RECIPIENT_METADATA in metadata:
         name, *lines = json.loads(base64.urlsafe_b64decode(metadata[RECIPIENT_METADATA]))
         return str(name), [str(line) for line in lines]
@@ -187,21 +217,24 @@ def recipient_of(contact: Contact, metadata: dict[str, str]) -> tuple[str, list[
 
 
 def build_shard(deps: ExtractDeps, *, contact_ids: Sequence[str], language: str, shard: int, prefix: str,
-                now: datetime | None = None, workers: int = FETCH_WORKERS) -> dict[str, Any]:
+                now: datetime | None = None, workers: int = FETCH_WORKERS) -> ShardResult:
     """Merge one shard's letters into its PDF and manifest under ``prefix`` and mark them printed.
 
     Only letters still ``rendered`` are taken, plus the ones this same extract already marked printed: a
     retried shard writes the same files again and marks nothing twice."""
     from dunning.letters.extract import PrintItem, build_shard_extract
 
+    if deps.letters is None:
+        raise ValueError("building a shard needs the letters bucket (ExtractDeps.letters)")
+    letters_bucket = deps.letters
     now = now or datetime.now(UTC)
     reason = f"print extract {prefix}"
     found = {c.contact_id: c for c in deps.contacts.get_many(list(contact_ids))}
     letters = [c for c in (found.get(i) for i in contact_ids) if c is not None and (
         c.status == "rendered" or (c.status == "printed" and c.history and c.history[-1].reason == reason))]
     if not letters:
-        return {"language": language, "shard": shard, "letters": 0, "files": []}
-    fetched = fetch_pdfs(deps.letters, [c.s3_key or "" for c in letters], workers)
+        return ShardResult(language=language, shard=shard, letters=0, files=[])
+    fetched = fetch_pdfs(letters_bucket, [c.s3_key or "" for c in letters], workers)
     items = []
     for c, (pdf, meta) in zip(letters, fetched, strict=True):
         name, lines = recipient_of(c, meta)
@@ -210,25 +243,23 @@ def build_shard(deps: ExtractDeps, *, contact_ids: Sequence[str], language: str,
     built = build_shard_extract(items, language, shard)
     files = built.files
     for f in files:
-        deps.letters.put_bytes(prefix + f.name, f.content, f.content_type)
+        letters_bucket.put_bytes(prefix + f.name, f.content, f.content_type)
     change = StatusChange(status="printed", at=now, reason=reason)
     # each letter's place in the merged PDF, from the merge itself (the manifest's first_page and pages): the
-    # print file is the letter's long-term record once its own PDF expires (dunning.letters.retrieve)
+    # print file is the letter's long-term record once its own PDF expires (dunning.app.letter_retrieval)
     placed = {p.contact_id: p for p in built.placements}
     printed = [c.model_copy(update={
         "status": "printed", "printed_at": now, "history": [*c.history, change], "print_file": prefix + built.pdf_name,
         "print_first_page": placed[c.contact_id].first_page,
         "print_pages": None if placed[c.contact_id].pages == c.pages else placed[c.contact_id].pages})
         for c in letters if c.status == "rendered"]
-    # whole-item puts, 25 per call: the items were just read in full, and a rendered letter changes only through
-    # an extract (a reprint renders it again and puts it in the queue); the put drops it from the print queue
-    dynamo.batch_write(deps.contacts.table, (contact_item(c) for c in printed))
+    deps.contacts.mark_printed(printed)
     logger.info("print extract shard written", extra={"letters": len(items), "newly_printed": len(printed),
                                                       "prefix": prefix, "language": language, "shard": shard})
-    return {"language": language, "shard": shard, "letters": len(items), "files": [prefix + f.name for f in files]}
+    return ShardResult(language=language, shard=shard, letters=len(items), files=[prefix + f.name for f in files])
 
 
-def build_planned_shard(payload: ShardInput, deps: ExtractDeps, workers: int = FETCH_WORKERS) -> dict[str, Any]:
+def build_planned_shard(payload: ShardInput, deps: ExtractDeps, workers: int = FETCH_WORKERS) -> ShardResult:
     """One Map iteration of a run's extract: the shard's ids from its plan in the runs bucket, then the shard."""
     if deps.plans is None:
         raise ValueError("building a planned shard needs the runs bucket (ExtractDeps.plans)")
@@ -239,38 +270,38 @@ def build_planned_shard(payload: ShardInput, deps: ExtractDeps, workers: int = F
 
 def run_print_extract(deps: ExtractDeps, *, as_of: date, run_id: str | None = None,
                       now: datetime | None = None, progress: Callable[[str], None] | None = None,
-                      shard_size: int = SHARD_SIZE, workers: int = FETCH_WORKERS) -> dict[str, Any]:
+                      shard_size: int = SHARD_SIZE, workers: int = FETCH_WORKERS) -> PrintExtractResult:
     """Plan and build an extract in this process: the print queue (and, given a run, that run's rendered
     letters). Safe to repeat: printed letters are not taken again."""
     now = now or datetime.now(UTC)
     run_letters = deps.contacts.letter_states(run_letter_ids(deps.runs, run_id))
     shards = plan_extract(deps, run_letters, shard_size)
     if not shards:
-        return {"letters": 0, "files": [], "prefix": None, "shards": 0}
+        return PrintExtractResult(letters=0, files=[], prefix=None, shards=0)
     prefix = extract_prefix(as_of, run_id, now)
     letters, files = 0, []
     for s in shards:
         result = build_shard(deps, contact_ids=s.contact_ids, language=s.language, shard=s.number, prefix=prefix,
                              now=now, workers=workers)
-        letters += result["letters"]
-        files += result["files"]
+        letters += result.letters
+        files += result.files
         if progress:
-            progress(f"  {s.language} shard {s.number}: {result['letters']} letters")
+            progress(f"  {s.language} shard {s.number}: {result.letters} letters")
     logger.info("print extract written", extra={"letters": letters, "files": len(files), "prefix": prefix})
-    return {"letters": letters, "files": files, "prefix": prefix, "shards": len(shards)}
+    return PrintExtractResult(letters=letters, files=files, prefix=prefix, shards=len(shards))
 
 
 # ---------------------------------------------------------------------------------------------- the run's step
 def print_extract_step(payload: PrintExtractInput, deps: ExtractDeps, options: ExtractOptions,
-                       sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+                       sleep: Callable[[float], None] = time.sleep) -> ExtractPlan | RequeueResult:
     """The PrintExtract task of the collections run: wait and plan, or (failure paths) requeue."""
     if payload.action == "requeue":
-        return {"queued": requeue_unprinted(deps, payload.run_id)}
+        return RequeueResult(queued=requeue_unprinted(deps, payload.run_id))
     return extract_when_ready(payload, deps, options, sleep)
 
 
 def extract_when_ready(payload: PrintExtractInput, deps: ExtractDeps, options: ExtractOptions,
-                       sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+                       sleep: Callable[[float], None] = time.sleep) -> ExtractPlan:
     """Plan the run's extract once none of its letters is still waiting to be rendered (the stream renders
     them). The function re-checks every ``wait_seconds`` for up to ``poll_for`` seconds - only the letters
     still pending, as a rendered letter never goes back - so the state machine loops (three transitions a
@@ -288,22 +319,22 @@ def extract_when_ready(payload: PrintExtractInput, deps: ExtractDeps, options: E
     base = {"attempt": attempt, "pending_letters": len(pending), "wait_seconds": options.wait_seconds,
             "max_concurrency": options.concurrency}
     if pending and attempt < options.max_attempts:
-        return {"ready": False, "letters": 0, "prefix": None, "shards": [], **base}
+        return ExtractPlan(ready=False, letters=0, prefix=None, shards=[], **base)
     if pending:
         queued = queue_for_print(deps.contacts, pending)
         logger.warning("letters not rendered in time go to the print queue", extra={"letters": queued})
     prefix = extract_prefix(payload.as_of, payload.run_id, datetime.now(UTC))
-    refs: list[dict[str, Any]] = []
+    refs: list[ShardRef] = []
     for s in plan_extract(deps, list(states.values()), options.shard_size):
         key = plan_key(payload.as_of, payload.run_id, s.language, s.number)
         deps.plans.put_json(key, list(s.contact_ids))
-        refs.append({"key": key, "language": s.language, "shard": s.number, "letters": len(s.contact_ids)})
-    letters = sum(int(r["letters"]) for r in refs)
+        refs.append(ShardRef(key=key, language=s.language, shard=s.number, letters=len(s.contact_ids)))
+    letters = sum(r.letters for r in refs)
     logger.info("print extract planned", extra={"shards": len(refs), "letters": letters})
-    return {"ready": True, "letters": letters, "prefix": prefix, "shards": refs, **base}
+    return ExtractPlan(ready=True, letters=letters, prefix=prefix, shards=refs, **base)
 
 
-def still_pending(contacts: ContactsRepository, pending: list[str], states: dict[str, dict[str, Any]],
+def still_pending(contacts: ContactStore, pending: list[str], states: dict[str, dict[str, Any]],
                   chunk: int = POLL_CHUNK) -> list[str]:
     """Re-read pending letters in the order they were created, ``chunk`` at a time (one BatchGetItem), and stop
     at the first chunk that still has one pending: the stream renders in about that order, so a poll reads the
@@ -318,7 +349,7 @@ def still_pending(contacts: ContactsRepository, pending: list[str], states: dict
     return []
 
 
-def queue_for_print(contacts: ContactsRepository, ids: Sequence[str], workers: int = QUEUE_WORKERS) -> int:
+def queue_for_print(contacts: ContactStore, ids: Sequence[str], workers: int = QUEUE_WORKERS) -> int:
     """Put letters in the print queue, ``workers`` UpdateItems at a time."""
     chunks = [ids[i : i + 100] for i in range(0, len(ids), 100)]
     if len(chunks) <= 1:

@@ -1,4 +1,10 @@
-"""Customer contacts: the one creation path (:mod:`.create`) and the event rules / plug-ins that feed it.
+"""Customer contacts: the one creation path and the sources that feed it.
+
+- :mod:`.prepare`: a :class:`~dunning.models.contacts.ContactDraft` from any source becomes a contact
+  (:func:`prepare_contact`), or is rejected with a readable reason;
+- :mod:`.run_drafts`: the collections run's planned actions become drafts (:func:`run_contact_drafts`);
+- :mod:`.recipients`: who a run's email step writes to (:func:`resolve_email_recipient`);
+- :mod:`.rules`, :mod:`.plugins`, :mod:`.context`: the event rules and plug-ins, and the facts they read.
 
 Pure domain code: no boto3. The handlers load facts through a :class:`Lookup`, call
 :func:`drafts_for_event` / :func:`run_contact_drafts`, then :func:`prepare_contact` for each draft, and
@@ -15,17 +21,11 @@ from dunning.contacts.context import (
     event_draft,
     needs_for_event,
 )
-from dunning.contacts.create import (
-    ContactRejected,
-    Prepared,
-    ResolvedRecipient,
-    prepare_contact,
-    prepare_contacts,
-    resolve_email_recipient,
-    run_contact_drafts,
-)
 from dunning.contacts.plugins import ENTRY_POINT_GROUP, ContactRulePlugin, PluginError, PluginRegistry
+from dunning.contacts.prepare import ContactRejected, Prepared, activity_details, prepare_contact, prepare_contacts
+from dunning.contacts.recipients import ResolvedRecipient, resolve_email_recipient
 from dunning.contacts.rules import EventOutcome, Skipped, drafts_for_event, evaluate_event
+from dunning.contacts.run_drafts import run_contact_drafts, run_identity
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -42,6 +42,7 @@ __all__ = [
     "Prepared",
     "ResolvedRecipient",
     "Skipped",
+    "activity_details",
     "build_context",
     "drafts_for_event",
     "evaluate_event",
@@ -51,4 +52,5 @@ __all__ = [
     "prepare_contacts",
     "resolve_email_recipient",
     "run_contact_drafts",
+    "run_identity",
 ]

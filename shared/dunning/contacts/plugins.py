@@ -61,8 +61,8 @@ class PluginRegistry:
     def __init__(self, plugins: Iterable[ContactRulePlugin | type] = ()) -> None:
         self._plugins: dict[str, ContactRulePlugin] = {}
         self.load_errors: list[str] = []  # entry points that could not be loaded (logged by the caller)
-        for p in plugins:
-            self.register(p)
+        for plugin in plugins:
+            self.register(plugin)
 
     def register(self, plugin: ContactRulePlugin | type, *, replace: bool = False) -> ContactRulePlugin:
         """Register a plug-in instance, or a class that takes no arguments. Raises :class:`PluginError`."""

@@ -44,7 +44,7 @@ from dunning.contacts.context import (
 from dunning.contacts.plugins import PluginRegistry, default_registry
 from dunning.models.config import Config, ContactRule, PersonFill
 from dunning.models.contacts import ContactDraft
-from dunning.models.events import ContactRequested, ProcessEvent
+from dunning.models.events import AccountUpserted, ContactRequested, ProcessEvent
 from dunning.strategy.criteria import matches
 
 USER_EVENT_TYPE = "contact.requested"
@@ -157,6 +157,7 @@ def _plugin_drafts(
 
 
 def _rule_drafts(ctx: EventContext, rule: ContactRule, config: Config) -> list[ContactDraft]:
+    """A declarative rule's drafts: one per person it fills in, with the account and premise it fills in."""
     payload = ctx.payload
     account_id: str | None = getattr(payload, "account_id", None) or (
         ctx.account.account_id if ctx.account else None
@@ -165,43 +166,8 @@ def _rule_drafts(ctx: EventContext, rule: ContactRule, config: Config) -> list[C
     if rule.account == "none":
         account_id = None
     why = {"person": f"account {account_id} is not known yet" if account_id else "the event names no account"}
-
-    mode = person_fill(rule, ctx.event_type, config)
-    persons: list[str | None]
-    if mode == "none":
-        persons = [None]
-    elif mode == "event":
-        persons = [getattr(payload, "person_id", None)]
-        why["person"] = f"a {ctx.event_type} event names no person"
-    elif account is None:
-        persons = [None]
-    elif mode == "main":
-        persons = [account.main_person_id]
-    else:
-        persons = [
-            p.person_id
-            for p in account.all_persons()
-            if p.financially_responsible and p.receives_notifications
-        ]
-        why["person"] = f"no person on account {account.account_id} is financially responsible and notified"
-        persons = persons or [None]
-
-    premise_id: str | None = None
-    where = premise_fill(rule, ctx.event_type)
-    if where == "service_agreement":
-        premise_id = ctx.service_agreement.premise_id if ctx.service_agreement else None
-        sa_id = getattr(payload, "service_agreement_id", None)
-        why["premise"] = (
-            f"service agreement {sa_id} has no premise"
-            if sa_id and ctx.service_agreement
-            else f"service agreement {sa_id} is not known"
-            if sa_id
-            else "the event names no service agreement"
-        )
-    elif where == "event":
-        premise_id = getattr(payload, "premise_id", None)
-        why["premise"] = f"a {ctx.event_type} event names no premise"
-
+    persons = _rule_persons(ctx, rule, config, account, why)
+    premise_id = _rule_premise(ctx, rule, why)
     note = f"{ctx.event_type} {payload.event_code}" if isinstance(payload, ProcessEvent) else ctx.event_type
     return [
         event_draft(
@@ -216,6 +182,48 @@ def _rule_drafts(ctx: EventContext, rule: ContactRule, config: Config) -> list[C
         )
         for person_id in persons
     ]
+
+
+def _rule_persons(
+    ctx: EventContext, rule: ContactRule, config: Config, account: AccountUpserted | None, why: dict[str, str]
+) -> list[str | None]:
+    """The persons a rule's contacts go to (``None``: no person); says in ``why`` why one is missing."""
+    mode = person_fill(rule, ctx.event_type, config)
+    if mode == "none":
+        return [None]
+    if mode == "event":
+        why["person"] = f"a {ctx.event_type} event names no person"
+        return [getattr(ctx.payload, "person_id", None)]
+    if account is None:
+        return [None]
+    if mode == "main":
+        return [account.main_person_id]
+    why["person"] = f"no person on account {account.account_id} is financially responsible and notified"
+    persons: list[str | None] = [
+        person.person_id
+        for person in account.all_persons()
+        if person.financially_responsible and person.receives_notifications
+    ]
+    return persons or [None]
+
+
+def _rule_premise(ctx: EventContext, rule: ContactRule, why: dict[str, str]) -> str | None:
+    """The premise a rule's contacts name, if any; says in ``why`` why it is missing."""
+    where = premise_fill(rule, ctx.event_type)
+    if where == "service_agreement":
+        agreement_id = getattr(ctx.payload, "service_agreement_id", None)
+        why["premise"] = (
+            f"service agreement {agreement_id} has no premise"
+            if agreement_id and ctx.service_agreement
+            else f"service agreement {agreement_id} is not known"
+            if agreement_id
+            else "the event names no service agreement"
+        )
+        return ctx.service_agreement.premise_id if ctx.service_agreement else None
+    if where == "event":
+        why["premise"] = f"a {ctx.event_type} event names no premise"
+        return getattr(ctx.payload, "premise_id", None)
+    return None
 
 
 __all__ = [

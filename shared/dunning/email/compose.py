@@ -14,7 +14,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from dunning.email.text import html_to_text
-from dunning.models.config import Config, EmailTemplate
+from dunning.models.config import Company, Config, EmailTemplate
 from dunning.models.contacts import Contact
 from dunning.templating import render
 
@@ -35,6 +35,7 @@ class ComposedEmail:
     html: str
     text: str
     language: str  # the body language actually used (after fallback)
+    reply_to: str = ""  # ``Name <address>`` replies go to (the company's address on its letters), or none
 
     @property
     def sender_address(self) -> str:
@@ -83,9 +84,11 @@ def format_address(name: str, address: str) -> str:
 
 
 def compose_email(
-    template: EmailTemplate, context: dict[str, Any], *, language: str, to_name: str, to_address: str
+    template: EmailTemplate, context: dict[str, Any], *, language: str, to_name: str, to_address: str,
+    reply_to: str = "",
 ) -> ComposedEmail:
-    """Render ``template`` for ``language`` (with fallback, see :func:`body_language`).
+    """Render ``template`` for ``language`` (with fallback, see :func:`body_language`). ``reply_to`` is an
+    already formatted ``Name <address>`` (see :func:`company_reply_to`).
 
     Raises :class:`dunning.templating.TemplateError` when the subject or body cannot be rendered, and
     :class:`EmailError` when an address is unusable or the subject renders empty.
@@ -104,7 +107,23 @@ def compose_email(
         html=html,
         text=html_to_text(html),
         language=used,
+        reply_to=reply_to,
     )
+
+
+def company_reply_to(company: Company, sender_address: str) -> str:
+    """Where a customer's reply should go: the company's own address, as printed on its letters.
+
+    The From address must belong to the stack's SES identity (``SenderIdentity``, e.g. collections@...), which
+    need not be the address the company prints on its letters (``company.email``). With ``Reply-To`` set to the
+    latter, the email and the letter name the same company and the same contact address. Empty when the company
+    has no email or it is the sender's."""
+    if not company.email or company.email.strip().lower() == sender_address.strip().lower():
+        return ""
+    try:
+        return format_address(company.name, company.email)
+    except EmailError:  # a malformed company address is not a reason to hold the email back
+        return ""
 
 
 def compose_contact_email(contact: Contact, config: Config, context: dict[str, Any]) -> ComposedEmail:
@@ -122,4 +141,7 @@ def compose_contact_email(contact: Contact, config: Config, context: dict[str, A
         language=contact.language,
         to_name=contact.recipient.name,
         to_address=contact.recipient.address,
+        # a customer's reply goes to the company's address; an internal alert's to its sender
+        reply_to=company_reply_to(config.company, template.sender_address)
+        if contact.recipient.kind == "customer" else "",
     )

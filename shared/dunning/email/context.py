@@ -11,7 +11,8 @@ Names (all plain dicts/lists of str, Decimal and date, so the sandbox needs no o
              formatted for the language                                 (``None``: no invoice)
 ``totals``   open_balance, overdue_balance, open_invoice_count, currency, ``*_text`` forms
 ``open_invoices`` every open invoice, oldest first, same keys as ``invoice``
-``as_of``, ``as_of_text``, ``language``
+``as_of``, ``as_of_text``, ``language``, ``locale`` (the language in the person's country, e.g. ``en-GB``:
+the ``*_text`` forms are written in it)
 
 Templates render with StrictUndefined: test optional parts with ``{% if invoice %}``.
 """
@@ -31,6 +32,7 @@ from dunning.models.accounts import AccountView, InvoiceView
 from dunning.models.config import Company
 from dunning.models.contacts import EmailRecipient
 from dunning.models.events import AccountUpserted, PersonUpserted
+from dunning.templating import locale_tag
 
 
 def locale_for(language: str) -> Locale:
@@ -39,6 +41,12 @@ def locale_for(language: str) -> Locale:
         return Locale.parse(language.replace("-", "_"))
     except (UnknownLocaleError, ValueError, TypeError):
         return Locale("en")
+
+
+def email_locale(language: str, person: PersonUpserted | None) -> str:
+    """The locale amounts and dates are written in: the email's language in the person's country, as in
+    letters (``en`` to a London address -> ``en-GB``; see :func:`dunning.templating.locale_tag`)."""
+    return locale_tag(language, person.address.country if person is not None else "")
 
 
 def money_text(amount: Decimal, currency: str, language: str) -> str:
@@ -80,7 +88,10 @@ def email_context(
     recipient: EmailRecipient | None = None,
 ) -> dict[str, Any]:
     """Build the merge data (see the module docs for the names). ``invoice_id`` is the contact's linked
-    (lead) invoice; ``view`` gives the invoices and totals and may be ``None`` for non-collections emails."""
+    (lead) invoice; ``view`` gives the invoices and totals and may be ``None`` for non-collections emails.
+    ``language`` is the reader's; amounts and dates follow it in the person's country (:func:`email_locale`)."""
+    reader_language = language
+    language = email_locale(language, person)
     currency = account.currency if account is not None else (view.currency if view is not None else "")
     open_invoices = view.open_invoices if view is not None else []
     linked = next((i for i in (view.invoices if view else []) if i.invoice_id == invoice_id), None)
@@ -119,5 +130,6 @@ def email_context(
         },
         "as_of": as_of,
         "as_of_text": date_text(as_of, language),
-        "language": language,
+        "language": reader_language,
+        "locale": language,
     }

@@ -35,6 +35,8 @@ def to_mime(email: ComposedEmail, *, message_id: str | None = None, date: dateti
         msg["Subject"] = email.subject
         msg["Date"] = format_datetime(date or datetime.now(UTC))
         msg["Message-ID"] = message_id
+        if email.reply_to:
+            msg["Reply-To"] = email.reply_to
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to dunning mail
     except ValueError as exc:  # e.g. a line break smuggled into a header
         raise EmailError(f"cannot build the email headers: {exc}") from exc

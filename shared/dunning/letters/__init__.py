@@ -12,7 +12,15 @@ Public API (imported lazily: fpdf2 alone takes ~0.4 s to import)::
 
 Language fallback: the recipient's language ("pt-BR"), then its base language ("pt"), then a regional
 variant of it, then the template's ``default_language``. Amounts and dates are formatted with babel for
-that language; digits are always Latin (also in Arabic, see :mod:`dunning.letters.context`).
+that language *in the recipient's country* (``locale_tag``: an English letter to London is en-GB, "5 March 2026",
+"£1,234.50"; a Portuguese one to Lisbon pt-PT); digits are always Latin (also in Arabic, see
+:mod:`dunning.letters.context`).
+
+Conditions: a template's ``requires:`` (e.g. ``[overdue_amount_positive, premise]``) says what must be true for it
+to go out; delivery checks them with :func:`dunning.letters.conditions.suppression_reason` first and ends a contact
+that fails one ``suppressed``, with the reason. Scripts: Latin, Cyrillic, Greek, Arabic, Hebrew, Devanagari, Thai,
+CJK and (monochrome) emoji print with Noto faces chosen per character (:mod:`dunning.letters.fontcache`); a
+character none of them has fails the letter with a ``TemplateError`` naming it.
 
 Templates (``LetterTemplate.subjects`` / ``bodies``) are Jinja2, rendered in the sandbox of
 :mod:`dunning.templating`; a failing template raises ``TemplateError``. A body is **plain prose**: blank lines
@@ -25,7 +33,8 @@ table follows the body; ``{{ no_invoice_table }}`` anywhere leaves it out (e.g. 
 
 Template variables (strings are already formatted for the letter's language)::
 
-    language, locale, direction ("ltr"/"rtl"), today (long date), reference (= contact id)
+    language, locale (formatting locale, e.g. en_GB), country, direction ("ltr"/"rtl"), today (long date),
+    reference (= contact id)
     company.name, company.address_lines, company.phone, company.email, company.website
     person.id, person.name, person.language, person.email, person.phone, person.address_lines
     recipient.name, recipient.address_lines      # what the window shows (person's address, else premise's)

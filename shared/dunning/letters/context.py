@@ -28,6 +28,7 @@ from dunning.models.accounts import AccountView, InvoiceView
 from dunning.models.config import Company
 from dunning.models.contacts import Contact
 from dunning.models.events import PersonUpserted, PremiseUpserted
+from dunning.templating import locale_tag
 
 # Markers a template writes on a line of its own; the layout replaces them (see dunning.letters.render).
 INVOICE_TABLE_MARKER = "[[dunning:invoice-table]]"
@@ -105,6 +106,8 @@ def build_letter_context(
     person_lines = person.address.as_lines() if person is not None else []
     premise_lines = premise.address.as_lines() if premise is not None else []
     raw: dict[str, Any] = {
+        # the country of the address the letter goes to decides date and amount formats (see locale_tag)
+        "country": recipient_country(person, premise),
         "company": {
             "name": company.name,
             "address_lines": list(company.address_lines),
@@ -149,18 +152,29 @@ def build_letter_context(
     return localize_context(raw, language)
 
 
+def recipient_country(person: PersonUpserted | None, premise: PremiseUpserted | None) -> str:
+    """The country of the address a letter is sent to: the person's, else the premise's (as the window)."""
+    if person is not None and person.address.as_lines():
+        return person.address.country
+    if premise is not None and premise.address.as_lines():
+        return premise.address.country
+    return person.address.country if person is not None else ""
+
+
 def localize_context(data: Mapping[str, Any], language: str) -> dict[str, Any]:
     """(Re-)format a context for ``language``. Accepts the raw bundle built by :func:`build_letter_context`
-    or a context it returned (whose raw values sit under ``raw``)."""
+    or a context it returned (whose raw values sit under ``raw``). Amounts and dates use ``language`` in the
+    recipient's country (:func:`locale_tag`); ``locale`` in the result names it."""
     raw: Mapping[str, Any] = data["raw"] if "raw" in data and "company" in data["raw"] else data
-    loc = locale_for(language)
+    fmt = locale_tag(language, raw.get("country", ""))  # the formatting locale; labels follow ``language``
+    loc = locale_for(fmt)
     currency: str = raw["account"]["currency"]
 
     def money(amount: Decimal, cur: str | None = None) -> str:
-        return format_money(amount, cur if cur is not None else currency, language)
+        return format_money(amount, cur if cur is not None else currency, fmt)
 
-    invoices = [_format_invoice(inv, language) for inv in raw["invoices"]]
-    lead = _format_invoice(raw["lead_invoice"], language) if raw["lead_invoice"] is not None else None
+    invoices = [_format_invoice(inv, fmt) for inv in raw["invoices"]]
+    lead = _format_invoice(raw["lead_invoice"], fmt) if raw["lead_invoice"] is not None else None
     open_sums = _sum_by_currency((inv["currency"], inv["open_amount"]) for inv in raw["invoices"])
     overdue_sums = _sum_by_currency(
         (inv["currency"], inv["open_amount"]) for inv in raw["invoices"] if inv["days_overdue"] > 0
@@ -170,6 +184,7 @@ def localize_context(data: Mapping[str, Any], language: str) -> dict[str, Any]:
     return {
         "language": language,
         "locale": str(loc),
+        "country": raw.get("country", ""),
         "direction": "rtl" if loc.character_order == "right-to-left" else "ltr",
         "company": dict(raw["company"], address_lines=list(raw["company"]["address_lines"])),
         "person": dict(raw["person"], address_lines=list(raw["person"]["address_lines"])),
@@ -185,8 +200,8 @@ def localize_context(data: Mapping[str, Any], language: str) -> dict[str, Any]:
         "lead_invoice": lead,
         "invoices": invoices,
         "totals": {
-            "open": _join_sums(open_sums, currency, language),
-            "overdue": _join_sums(overdue_sums, currency, language),
+            "open": _join_sums(open_sums, currency, fmt),
+            "overdue": _join_sums(overdue_sums, currency, fmt),
             "count": len(invoices),
             "count_overdue": sum(1 for inv in raw["invoices"] if inv["days_overdue"] > 0),
             "raw": {
@@ -197,13 +212,13 @@ def localize_context(data: Mapping[str, Any], language: str) -> dict[str, Any]:
             },
         },
         "dates": {
-            "today": format_day(today, language, "long"),
-            "today_numeric": format_day(today, language, "numeric"),
-            "as_of": format_day(raw["as_of"], language, "long"),
-            "pay_by": format_day(raw["pay_by"], language, "long"),
-            "pay_by_numeric": format_day(raw["pay_by"], language, "numeric"),
+            "today": format_day(today, fmt, "long"),
+            "today_numeric": format_day(today, fmt, "numeric"),
+            "as_of": format_day(raw["as_of"], fmt, "long"),
+            "pay_by": format_day(raw["pay_by"], fmt, "long"),
+            "pay_by_numeric": format_day(raw["pay_by"], fmt, "numeric"),
         },
-        "today": format_day(today, language, "long"),
+        "today": format_day(today, fmt, "long"),
         "invoice_table": INVOICE_TABLE_MARKER,
         "no_invoice_table": NO_INVOICE_TABLE_MARKER,
         "raw": raw,

@@ -100,7 +100,7 @@ class ShardFiles:
 
 def build_shard_extract(letters: Sequence[PrintItem], language: str, shard: int) -> ShardFiles:
     """:func:`build_shard_files` with each letter's place in the merged PDF (what the contact records, so a
-    letter can be cut out of its print file later: :mod:`dunning.letters.retrieve`)."""
+    letter can be cut out of its print file later: :mod:`dunning.app.letter_retrieval`)."""
     if not letters:
         return ShardFiles([], [])
     stem = shard_stem(language, shard)

@@ -11,7 +11,16 @@ budget. So each *face* below is prepared on first use, in memory:
                it), merged with the ``latin`` glyphs so that Arabic letters (which quote invoice numbers,
                Latin names and addresses) need one face, not two;
 * ``wide``     all of Noto Sans (Greek, Vietnamese ...): only attached, as a fallback, to letters that contain
-               characters the chosen face lacks.
+               characters the chosen face lacks;
+* ``hebrew``, ``devanagari``, ``thai``, ``emoji`` (monochrome Noto Emoji): fallback faces with their OpenType
+               layout (HarfBuzz shapes them: Hebrew points and right-to-left order, Devanagari conjuncts, Thai
+               marks, emoji sequences), attached only to letters with such characters;
+* ``cjk``      Noto Sans CJK SC (one Pan-CJK face: Chinese, Japanese kana, Korean hangul; regular only, also
+               used for bold). Its outlines are CFF, which :mod:`dunning.letters.embed` does not cut, so it is
+               added with ``FPDF.add_font`` and subset by fpdf2: ~0.3 s CPU more for a letter that needs it.
+
+A letter whose text has a character none of these can draw fails with :class:`UnprintableText` (naming the
+characters) instead of printing a gap.
 
 Every face has a regular and a bold style. A document gets a shallow copy of a prototype ``TTFFont`` (cmap,
 widths and HarfBuzz font shared) and a fresh subset map; in place of a fontTools ``TTFont`` it gets the
@@ -34,16 +43,20 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
+
+from dunning.templating import TemplateError
 
 LOG = logging.getLogger(__name__)
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 STYLES = ("", "B")
 LATIN, CYRILLIC, ARABIC, WIDE = "latin", "cyrillic", "arabic", "wide"  # fpdf2 family names
+HEBREW, DEVANAGARI, THAI, EMOJI, CJK = "hebrew", "devanagari", "thai", "emoji", "cjk"
 
 Ranges = tuple[tuple[int, int], ...]
 LATIN_RANGES: Ranges = (
@@ -64,6 +77,17 @@ ARABIC_RANGES: Ranges = (
     (0xFD3E, 0xFD3F), (0x200C, 0x200F), (0x25CC, 0x25CC),
 )
 
+_MARKS: Ranges = ((0x200C, 0x200F), (0x25CC, 0x25CC))  # joiners, bidi marks, the dotted circle HarfBuzz inserts
+HEBREW_RANGES: Ranges = ((0x0590, 0x05FF), (0xFB1D, 0xFB4F), (0x20AA, 0x20AA), *_MARKS)
+DEVANAGARI_RANGES: Ranges = ((0x0900, 0x097F), (0xA8E0, 0xA8FF), (0x1CD0, 0x1CFF), (0x20B9, 0x20B9), *_MARKS)
+THAI_RANGES: Ranges = ((0x0E00, 0x0E7F), *_MARKS)
+EMOJI_RANGES: Ranges = (
+    (0x00A9, 0x00A9), (0x00AE, 0x00AE), (0x203C, 0x203C), (0x2049, 0x2049), (0x2122, 0x2122), (0x2139, 0x2139),
+    (0x2194, 0x21FF), (0x2300, 0x23FF), (0x24C2, 0x24C2), (0x25A0, 0x27BF), (0x2934, 0x2935), (0x2B00, 0x2BFF),
+    (0x3030, 0x3030), (0x303D, 0x303D), (0x3297, 0x3299), (0xFE0F, 0xFE0F), (0x200D, 0x200D), (0x20E3, 0x20E3),
+    (0x1F000, 0x1FAFF), (0xE0020, 0xE007F),
+)
+
 
 @dataclass(frozen=True)
 class FaceSpec:
@@ -71,14 +95,29 @@ class FaceSpec:
     ranges: Ranges | None  # None: every glyph of the file
     layout: bool = False  # keep GSUB/GPOS for HarfBuzz
     merge: Ranges | None = None  # Noto Sans glyphs merged in (arabic)
+    external: bool = False  # added with FPDF.add_font and subset by fpdf2 (CFF outlines: cjk)
+    shaped: bool = False  # text in this face needs HarfBuzz (and, for right-to-left scripts, bidi)
 
 
 FACES: dict[str, FaceSpec] = {
     LATIN: FaceSpec("NotoSans", LATIN_RANGES),
     CYRILLIC: FaceSpec("NotoSans", LATIN_RANGES + CYRILLIC_RANGES),
-    ARABIC: FaceSpec("NotoSansArabic", ARABIC_RANGES, layout=True, merge=LATIN_RANGES),
+    ARABIC: FaceSpec("NotoSansArabic", ARABIC_RANGES, layout=True, merge=LATIN_RANGES, shaped=True),
     WIDE: FaceSpec("NotoSans", None),
+    HEBREW: FaceSpec("NotoSansHebrew", HEBREW_RANGES, layout=True, shaped=True),
+    DEVANAGARI: FaceSpec("NotoSansDevanagari", DEVANAGARI_RANGES, layout=True, shaped=True),
+    THAI: FaceSpec("NotoSansThai", THAI_RANGES, layout=True, shaped=True),
+    CJK: FaceSpec("NotoSansCJKsc", None, external=True),
+    EMOJI: FaceSpec("NotoEmoji", EMOJI_RANGES, layout=True, shaped=True),
 }
+FALLBACK_ORDER = (WIDE, CYRILLIC, ARABIC, HEBREW, DEVANAGARI, THAI, CJK, EMOJI)
+# characters a letter may hold that no font needs to draw (controls, joiners, variation selectors, bidi marks)
+_INVISIBLE = frozenset(("Cc", "Cf", "Zl", "Zp"))
+
+
+class UnprintableText(TemplateError):
+    """The letter holds characters that none of the letter fonts can draw (a ``TemplateError``: the letter
+    cannot be produced, the contact fails with this message)."""
 
 _LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "kern", "BASE", "JSTF", "MATH", "STAT", "morx")
 _OTHER_DROPPED = ("FFTM", "DSIG", "hdmx", "LTSH", "VDMX", "PCLT")
@@ -99,16 +138,47 @@ _shortcut_failed = False
 
 
 def font_path(source: str, style: str) -> Path:
-    return FONT_DIR / f"{source}-{'Bold' if style == 'B' else 'Regular'}.ttf"
+    """The font file of a face's style; a face shipped in one style (cjk, emoji) uses it for bold too."""
+    for name in (f"{source}-{'Bold' if style == 'B' else 'Regular'}", f"{source}-Regular"):
+        for ext in (".ttf", ".otf"):
+            path = FONT_DIR / f"{name}{ext}"
+            if path.exists():
+                return path
+    return FONT_DIR / f"{source}-{'Bold' if style == 'B' else 'Regular'}.ttf"  # (missing: add_font says so)
+
+
+_external_cmaps: dict[str, frozenset[int]] = {}
 
 
 def coverage(face: str) -> frozenset[int]:
     """Code points the face can draw (regular and bold cover the same)."""
+    spec = FACES[face]
+    if spec.external:
+        cmap = _external_cmaps.get(face)
+        if cmap is None:
+            from fontTools.ttLib import TTFont
+
+            cmap = frozenset(TTFont(str(font_path(spec.source, "")), lazy=True).getBestCmap())
+            _external_cmaps[face] = cmap
+        return cmap
     return _get(face, "").cmap
 
 
+def _may_cover(face: str, missing: set[int]) -> bool:
+    """Cheap test before preparing a face: does any missing code point fall in the face's ranges?"""
+    ranges = FACES[face].ranges
+    if ranges is None:
+        return True
+    return any(lo <= cp <= hi for cp in missing for lo, hi in ranges)
+
+
+def is_shaped(face: str) -> bool:
+    return FACES[face].shaped
+
+
 def choose_faces(chars: Iterable[str], *, rtl: bool) -> tuple[str, tuple[str, ...]]:
-    """(main face, fallback faces) for a letter made of ``chars``."""
+    """(main face, fallback faces) for a letter made of ``chars``. Raises :class:`UnprintableText` when some
+    visible character is in none of the faces."""
     chars = set(chars)
     if rtl or any(0x0600 <= ord(c) <= 0x08FF or 0xFB50 <= ord(c) <= 0xFEFC for c in chars):
         main = ARABIC
@@ -120,8 +190,23 @@ def choose_faces(chars: Iterable[str], *, rtl: bool) -> tuple[str, tuple[str, ..
     missing = {ord(c) for c in chars if c >= " " and ord(c) not in covered}
     if not missing:
         return main, ()
-    fallbacks = tuple(f for f in (WIDE, CYRILLIC, ARABIC) if f != main and missing & coverage(f))
-    return main, fallbacks
+    fallbacks: list[str] = []
+    for face in FALLBACK_ORDER:
+        if face == main or not _may_cover(face, missing):
+            continue
+        found = missing & coverage(face)
+        if found:
+            fallbacks.append(face)
+            missing -= found
+        if not missing:
+            break
+    unprintable = sorted(cp for cp in missing if unicodedata.category(chr(cp)) not in _INVISIBLE)
+    if unprintable:
+        shown = ", ".join(f"{chr(cp)!r} (U+{cp:04X} {unicodedata.name(chr(cp), 'unnamed')})"
+                          for cp in unprintable[:8])
+        more = f" and {len(unprintable) - 8} more" if len(unprintable) > 8 else ""
+        raise UnprintableText(f"the letter has characters no letter font can print: {shown}{more}")
+    return main, tuple(fallbacks)
 
 
 def attach_fonts(pdf: Any, faces: Iterable[str]) -> tuple[str, ...]:
@@ -131,6 +216,12 @@ def attach_fonts(pdf: Any, faces: Iterable[str]) -> tuple[str, ...]:
     extra: list[str] = []
     for face in faces:
         for style in STYLES:
+            if FACES[face].external:  # parsed per document: fpdf2's subsetting changes the font object
+                path = font_path(FACES[face].source, style)
+                if style and path == font_path(FACES[face].source, ""):
+                    continue  # one style only (cjk): bold text falls back to it (fallback fonts match any style)
+                pdf.add_font(face, style, str(path))
+                continue
             if not _shortcut_failed:
                 try:
                     _attach(pdf, face, style)

@@ -4,7 +4,8 @@ Page 1, in millimetres from the top-left corner::
 
     12-43   letterhead: company name (start side), sender details (end side)
     45-90   address window, x 20-105 (fixed: the envelope window does not move in RTL letters; the text
-            inside is right-aligned instead): one return-address line, then recipient name + address
+            inside is right-aligned instead): the return address (one line, shrunk to 5 pt or wrapped over up
+            to three lines when long: never cut), then recipient name + address
     50-     info block, x 125-190: date, customer account, our reference (contact id)
     100-    subject (bold), body paragraphs, the invoice table where the template puts it
     281-    footer on every page: company line and "Page x of y" (mirrored in RTL letters)
@@ -55,11 +56,18 @@ BODY_SIZE, BODY_LEADING = 10.0, 5.0
 SUBJECT_SIZE = 12.0
 TABLE_SIZE, TABLE_ROW_H, TABLE_HEAD_SIZE, TABLE_HEAD_H = 9.0, 5.6, 8.0, 6.6
 MAX_RECIPIENT_LINES = 8
+# the sender line(s): 6.5 pt, down to 5.5 pt on one line; else wrapped at 6 pt (down to 5 pt for 3 lines at most)
+RETURN_SIZE, RETURN_ONE_LINE_MIN, RETURN_WRAP_SIZE, RETURN_MIN_SIZE, RETURN_MAX_LINES = 6.5, 5.5, 6.0, 5.0, 3
+RETURN_SEPARATOR = " · "
 
 INK, GREY, RULE, FILL, ALERT = (20, 20, 20), (95, 95, 95), (175, 175, 175), (236, 236, 236), (150, 20, 20)
 
 # text that needs the bidi algorithm / shaping: right-to-left letters and explicit directional marks
-_NEEDS_BIDI = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# and text that needs HarfBuzz shaping: Devanagari, Thai and emoji sequences (joiner, variation selector,
+# skin tones, flags, keycaps)
+_NEEDS_BIDI = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                         "\u0900-\u097f\ua8e0-\ua8ff\u1cd0-\u1cff\u0e00-\u0e7f"
+                         "\u200d\ufe0f\u20e3\U0001f000-\U0001faff]")
 _SHAPING_GUESS: dict[str, Any] = {"features": {}, "fragment_direction": None, "script": None, "language": None}
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BLANK_LINE = re.compile(r"\n[ \t\u00a0]*\n")
@@ -189,8 +197,9 @@ class LetterLayout:
         self.fallbacks += fontcache.attach_fonts(pdf, (self.primary, *self.fallbacks))
         if self.fallbacks:
             pdf.set_fallback_fonts(list(self.fallbacks), exact_match=False)
-        # HarfBuzz + bidi for Arabic script; Latin and Cyrillic need neither (and are far faster without)
-        self.shaping = self.primary == fontcache.ARABIC or fontcache.ARABIC in self.fallbacks
+        # HarfBuzz + bidi for Arabic, Hebrew, Devanagari, Thai and emoji; Latin, Cyrillic, Greek and CJK need
+        # neither (and are far faster without)
+        self.shaping = any(fontcache.is_shaped(face) for face in (self.primary, *self.fallbacks))
         pdf.set_margins(LEFT, CONTINUATION_TOP, RIGHT)
         pdf.set_auto_page_break(True, margin=BOTTOM_MARGIN)
         # the total replaces "{nb}" in a 3-digit slot: keep it next to the words ("من" precedes it in RTL)
@@ -227,7 +236,7 @@ class LetterLayout:
         font sets the main font *inside* its own text object (later wrapped in q/Q) yet marks it as set for
         the page, so the next line is drawn without a font ("No font in show"). Setting the font for the
         page beforehand, as fpdf2 does for lines that start in the main font, keeps that state true."""
-        if self.shaping and not getattr(pdf, "current_font_is_set_on_page", True):
+        if (self.shaping or self.fallbacks) and not getattr(pdf, "current_font_is_set_on_page", True):
             pdf._out(pdf._set_font_for_page(pdf.current_font, pdf.font_size_pt))
 
     def _width(self, pdf: Any, text: str) -> float:
@@ -376,17 +385,37 @@ class LetterLayout:
         self._put(pdf, self._mirror(160, 30), FOOTER_Y + 2, 30, 4, page, self._end())
 
     def _letterhead(self, pdf: Any, company: Mapping[str, Any]) -> None:
-        self._font(pdf, 15, bold=True)
-        name = self._fit(pdf, company.get("name", ""), 95)
-        self._put(pdf, self._mirror(LEFT, 95), 13, 95, 8, name, self._start())
-        details = [*company.get("address_lines", []), company.get("phone", ""), company.get("email", ""),
-                   company.get("website", "")]
-        self._font(pdf, 8, color=GREY)
+        # the company name: 15 pt, shrunk down to 11 pt for a long name, then over two lines
+        name = clean_text(str(company.get("name", ""))).strip()
+        size = 15.0
+        self._font(pdf, size, bold=True)
+        while size > 11.0 and self._width(pdf, name) > 95:
+            size -= 0.5
+            self._font(pdf, size, bold=True)
+        lines = [name] if self._width(pdf, name) <= 95 else self.wrap(pdf, name, 95)
+        if len(lines) > 2:
+            lines = [lines[0], self._fit(pdf, " ".join(lines[1:]), 95)]
+        y = 13.0 if len(lines) == 1 else 11.5
+        for text in lines:
+            self._put(pdf, self._mirror(LEFT, 95), y, 95, 8 if len(lines) == 1 else 5.6, text, self._start())
+            y += 5.6
+        details = [clean_text(str(d)).strip() for d in [*company.get("address_lines", []), company.get("phone", ""),
+                                                        company.get("email", ""), company.get("website", "")]]
+        details = [d for d in details if d][:8]
+        size = 8.0
+        self._font(pdf, size, color=GREY)
+        while size > 6.5 and any(self._width(pdf, d) > INFO_W for d in details):
+            size -= 0.25
+            self._font(pdf, size, color=GREY)
+        # a detail still too wide at the smallest size wraps: up to 10 lines end above the info block
+        shown = [piece for d in details for piece in ([d] if self._width(pdf, d) <= INFO_W
+                                                      else self.wrap(pdf, d, INFO_W))][:10]
+        leading = 3.6 if len(shown) <= 8 else 2.9
         y = 13.5
-        for text in [d for d in details if d][:8]:
-            self._put(pdf, self._mirror(INFO_X, INFO_W), y, INFO_W, 3.6, self._fit(pdf, text, INFO_W),
+        for text in shown:
+            self._put(pdf, self._mirror(INFO_X, INFO_W), y, INFO_W, leading, self._fit(pdf, text, INFO_W),
                       self._end())
-            y += 3.6
+            y += leading
 
     def _fold_marks(self, pdf: Any) -> None:
         pdf.set_draw_color(*RULE)
@@ -400,13 +429,12 @@ class LetterLayout:
         recipient = self.context.get("recipient") or {}
         x, w = WINDOW_X + WINDOW_PAD, WINDOW_W - 2 * WINDOW_PAD
         align = self._start()
-        # return address: one small line at the top of the window, underlined
-        self._font(pdf, 6.5, color=GREY)
-        sender = " · ".join(p for p in [company.get("name", ""), *company.get("address_lines", [])] if p)
-        self._put(pdf, x, WINDOW_Y + 2.0, w, 3.2, self._fit(pdf, sender, w), align)
+        # return address: small print at the top of the window, underlined; never cut (the post office returns
+        # undeliverable mail to it): one line, shrunk a little, else wrapped over two or three lines
+        rule_y = self._return_address(pdf, x, w, align, company)
         pdf.set_draw_color(*RULE)
         pdf.set_line_width(0.1)
-        pdf.line(x, WINDOW_Y + 5.6, x + w, WINDOW_Y + 5.6)
+        pdf.line(x, rule_y, x + w, rule_y)
         lines = [recipient.get("name", ""), *recipient.get("address_lines", [])]
         lines = [clean_text(str(ln)).strip() for ln in lines if ln and str(ln).strip()][:MAX_RECIPIENT_LINES]
         size = 10.0
@@ -414,11 +442,57 @@ class LetterLayout:
         while size > 8.0 and any(self._width(pdf, ln) > w for ln in lines):
             size -= 0.5
             self._font(pdf, size)
-        leading = min(4.6, (WINDOW_Y + WINDOW_H - 1.0 - (WINDOW_Y + 9.0)) / max(len(lines), 1))
-        y = WINDOW_Y + 9.0
+        top = max(WINDOW_Y + 9.0, rule_y + 3.4)
+        leading = min(4.6, (WINDOW_Y + WINDOW_H - 1.0 - top) / max(len(lines), 1))
+        y = top
         for text in lines:
             self._put(pdf, x, y, w, leading, self._fit(pdf, text, w), align)
             y += leading
+
+    def _return_address(self, pdf: Any, x: float, w: float, align: str, company: Mapping[str, Any]) -> float:
+        """Draw the sender line(s) at the top of the window; returns the y of the rule under them."""
+        parts = [clean_text(str(p)).strip() for p in [company.get("name", ""), *company.get("address_lines", [])]]
+        parts = [p for i, p in enumerate(parts) if p and p not in parts[:i]]  # a line repeating the name: once
+        sender = RETURN_SEPARATOR.join(parts)
+        size = RETURN_SIZE
+        self._font(pdf, size, color=GREY)
+        while size > RETURN_ONE_LINE_MIN and self._width(pdf, sender) > w:
+            size -= 0.25
+            self._font(pdf, size, color=GREY)
+        if self._width(pdf, sender) <= w:
+            self._put(pdf, x, WINDOW_Y + 2.0, w, 3.2, sender, align)
+            return WINDOW_Y + 5.6
+        # too long for one line even at the smallest size: wrap it (at the separators where possible)
+        self._font(pdf, RETURN_WRAP_SIZE, color=GREY)
+        wrapped = self._wrap_parts(pdf, [p for p in parts if p], w)
+        while len(wrapped) > RETURN_MAX_LINES and pdf.font_size_pt > RETURN_MIN_SIZE:
+            self._font(pdf, pdf.font_size_pt - 0.25, color=GREY)
+            wrapped = self._wrap_parts(pdf, [p for p in parts if p], w)
+        height = 0.42 * pdf.font_size_pt + 0.2
+        y = WINDOW_Y + 1.2
+        for text in wrapped:
+            self._put(pdf, x, y, w, height, text, align)
+            y += height
+        return y + 0.6
+
+    def _wrap_parts(self, pdf: Any, parts: Sequence[str], width: float) -> list[str]:
+        """Join ``parts`` with the separator into lines no wider than ``width`` (a part too long for a line on its
+        own is wrapped by words)."""
+        lines: list[str] = []
+        current = ""
+        for part in parts:
+            candidate = f"{current}{RETURN_SEPARATOR}{part}" if current else part
+            if self._width(pdf, candidate) <= width:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            pieces = self.wrap(pdf, part, width)
+            lines.extend(pieces[:-1])
+            current = pieces[-1] if pieces else ""
+        if current:
+            lines.append(current)
+        return lines
 
     def _today(self) -> str:
         dates = self.context.get("dates") or {}

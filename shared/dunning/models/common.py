@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -17,6 +17,8 @@ LongText = Annotated[str, StringConstraints(max_length=4000)]
 Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 NonNegativeMoney = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+# Who an email step writes to (S2.9): the customer, or the account's sales group or collections agent.
+RecipientKind = Literal["customer", "sales_group", "collections_agent"]
 
 # Business dates are bounded so that a typo (year 0203, 9999) is rejected at the edge.
 MIN_DATE = date(1990, 1, 1)

@@ -11,12 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from dunning.models.common import Language
+from dunning.models.common import Language, RecipientKind
 
 Usage = Literal["required", "optional", "not_allowed"]
 ActionKind = Literal["letter", "email", "activity", "none"]
 StepAction = Literal["letter", "email", "activity"]
-Recipient = Literal["customer", "sales_group", "collections_agent"]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
@@ -89,7 +88,7 @@ class Step(ConfigModel):
     days: Annotated[int, Field(ge=0, le=3650)]
     document: Code | None = None  # letter template, email template or activity template code
     pre_dunning: bool = False
-    recipient: Recipient = "customer"  # email only (S2.9)
+    recipient: RecipientKind = "customer"  # email only (S2.9)
     business_purpose: Code | None = None  # email only: which of the account's persons (S2.9)
 
     @property
@@ -161,6 +160,33 @@ class Hierarchy(ConfigModel):
 
 
 # --------------------------------------------------------------------------- templates
+# What must be true of a contact for a letter or email template to go out (``requires:`` in its YAML). The
+# checks themselves are pure functions in dunning.letters.conditions; a contact that fails one is not rendered
+# or sent but ends ``suppressed`` with the reason.
+TEMPLATE_CONDITIONS: dict[str, str] = {
+    "overdue_amount_positive": "an overdue amount above zero (open invoices past their due date)",
+    "open_amount_positive": "an open balance above zero",
+    "lead_invoice": "an open invoice the letter is about",
+    "lead_invoice_overdue": "its invoice to be open and past its due date",
+    "premise": "a premise with an address",
+}
+TemplateCondition = Literal[
+    "overdue_amount_positive", "open_amount_positive", "lead_invoice", "lead_invoice_overdue", "premise"
+]
+
+
+def _known_conditions(data: Any, what: str) -> Any:
+    """A readable error for a misspelt condition, naming the template (pydantic's Literal error names neither)."""
+    requires = data.get("requires") if isinstance(data, dict) else None
+    if isinstance(requires, list):
+        unknown = [v for v in requires if v not in TEMPLATE_CONDITIONS]
+        if unknown:
+            raise ValueError(f"{what} {data.get('code', '?')!r}: unknown condition(s) "
+                             f"{', '.join(repr(u) for u in unknown)} in 'requires'; "
+                             f"known conditions: {', '.join(TEMPLATE_CONDITIONS)}")
+    return data
+
+
 class ActivityTemplate(ConfigModel):
     """S2.10: name, activity type, purpose, days to complete, details."""
 
@@ -186,6 +212,12 @@ class EmailTemplate(ConfigModel):
     sender_name: str
     sender_address: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     bodies: dict[Language, EmailBody]
+    requires: list[TemplateCondition] = Field(default_factory=list)  # see TEMPLATE_CONDITIONS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _requires_known(cls, data: Any) -> Any:
+        return _known_conditions(data, "email template")
 
     @model_validator(mode="after")
     def _default_present(self) -> EmailTemplate:
@@ -203,6 +235,12 @@ class LetterTemplate(ConfigModel):
     production: Literal["print", "online", "print_and_online"] = "print"
     subjects: dict[Language, str]
     bodies: dict[Language, str]  # Jinja2 source per language
+    requires: list[TemplateCondition] = Field(default_factory=list)  # see TEMPLATE_CONDITIONS
+
+    @model_validator(mode="before")
+    @classmethod
+    def _requires_known(cls, data: Any) -> Any:
+        return _known_conditions(data, "letter template")
 
     @model_validator(mode="after")
     def _default_present(self) -> LetterTemplate:

@@ -11,11 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dunning.models.common import Frozen
+from dunning.models.common import Frozen, RecipientKind
 
-ContactStatus = Literal["pending", "rendered", "sent", "printed", "failed", "open", "closed", "recorded"]
+ContactStatus = Literal["pending", "rendered", "sent", "printed", "failed", "suppressed", "open", "closed", "recorded"]
 ContactSource = Literal["run", "user", "event", "rule", "plugin"]
-RecipientKind = Literal["customer", "sales_group", "collections_agent"]
 
 
 def contact_id_for(*parts: str) -> str:
@@ -31,6 +30,10 @@ class StatusChange(Frozen):
 
 
 class EmailRecipient(Frozen):
+    """The one recipient model: who an email contact goes to (kind, name, address), fixed when the contact is
+    created and stored on it. :func:`dunning.contacts.recipients.resolve_email_recipient` chooses it for a run's
+    email step; a user or event draft may name it, else the person's own address is used."""
+
     kind: RecipientKind = "customer"
     name: str = ""
     address: str = ""
@@ -50,7 +53,7 @@ class ActivityDetails(Frozen):
 
 
 class ContactDraft(Frozen):
-    """What a source asks for. :func:`dunning.contacts.create.prepare_contacts` validates and turns it
+    """What a source asks for. :func:`dunning.contacts.prepare.prepare_contacts` validates and turns it
     into a :class:`Contact`; every source (user, system event, rule, plug-in, run) goes through it."""
 
     contact_class: str
@@ -112,7 +115,7 @@ class Contact(BaseModel):
     # Where the printed letter sits, set by the print extract that printed it: the merged PDF's key
     # (print/{as_of}/{run}/{language}-{NNN}.pdf, kept PrintRetentionDays) and the letter's first page in it
     # (1-based). Its pages are ``pages``; ``print_pages`` is set only when the PDF had another count. The print
-    # file is the long-term record: after LetterRetentionDays the letter is cut out of it (letters.retrieve).
+    # file is the long-term record: after LetterRetentionDays the letter is cut out of it (app.letter_retrieval).
     print_file: str | None = None
     print_first_page: int | None = None
     print_pages: int | None = None

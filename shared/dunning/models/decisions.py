@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from dunning.models.common import Frozen
+from dunning.models.common import Frozen, RecipientKind
 
 ActionOrigin = Literal["step", "pre_dunning", "prediction", "automation_log"]
 Outcome = Literal["act", "none", "unassigned", "excluded", "no_balance"]
@@ -30,7 +30,7 @@ class PlannedAction(Frozen):
     document: str | None = None
     invoice_id: str
     step_date: date | None = None
-    recipient: Literal["customer", "sales_group", "collections_agent"] = "customer"
+    recipient: RecipientKind = "customer"
     business_purpose: str | None = None
     automated: bool = True  # counts for quiet days
     reason: str = ""

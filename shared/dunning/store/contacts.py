@@ -1,16 +1,22 @@
-"""The contacts table: one item per customer contact; its stream drives letters and emails."""
+"""The contacts table: one item per customer contact; its stream drives letters and emails.
+
+:class:`ContactStore` is what the use cases depend on; :class:`DynamoContactsRepository` is its DynamoDB
+implementation.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from dunning.aws import StoreError, client
+from dunning.aws import client
 from dunning.models.contacts import Contact, ContactStatus, StatusChange, snapshot_bytes
 from dunning.store import dynamo
+from dunning.store.activity_index import activity_index_fields
+from dunning.store.failures import error_code, store_error
 
 PRINT_PENDING = "PENDING"
 DEFAULT_RETENTION_DAYS = 90  # the template's ContactRetentionDays default; functions pass Settings' value
@@ -25,6 +31,7 @@ def contact_item(contact: Contact) -> dict[str, Any]:
             del item[key]
     if contact.snapshot:
         item["snapshot"] = snapshot_bytes(contact.snapshot) or contact.snapshot
+    item.update(activity_index_fields(contact))  # open activities: the sparse open_activities index
     return item
 
 
@@ -32,12 +39,36 @@ def item_contact(item: dict[str, Any]) -> Contact:
     return Contact.model_validate(item)
 
 
+def stream_image_contact(image: dict[str, Any]) -> Contact:
+    """The contact in a stream record's ``NewImage`` or ``OldImage`` (DynamoDB AttributeValues)."""
+    return item_contact(dynamo.from_av(image))
+
+
 def expires_at(created_at: datetime, retention_days: int) -> int:
     """The contact item's ``ttl``: epoch seconds ``retention_days`` after it was created."""
     return int(created_at.timestamp()) + retention_days * 86400
 
 
-class ContactsRepository:
+class ContactStore(Protocol):
+    """The contacts table as the use cases see it."""
+
+    def create_new(self, contacts: Iterable[Contact]) -> list[Contact]: ...
+    def get(self, contact_id: str) -> Contact | None: ...
+    def by_account(self, account_id: str) -> list[Contact]: ...
+    def all(self) -> Iterator[Contact]: ...
+    def get_many(self, ids: list[str]) -> list[Contact]: ...
+    def letter_states(self, ids: list[str]) -> list[dict[str, Any]]: ...
+    def print_queue_ids(self) -> list[str]: ...
+    def queue_for_print(self, ids: Iterable[str]) -> int: ...
+    def mark_printed(self, printed: Iterable[Contact]) -> int: ...
+    def set_status(self, contact_id: str, status: ContactStatus, *, reason: str = "",
+                   fields: dict[str, Any] | None = None, remove: Iterable[str] = (),
+                   only_from: Iterable[ContactStatus] | None = None, now: datetime | None = None) -> bool: ...
+
+
+class DynamoContactsRepository:
+    """:class:`ContactStore` over the contacts table."""
+
     def __init__(self, table: str, *, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self.table = table
         self.retention_days = retention_days
@@ -109,9 +140,18 @@ class ContactsRepository:
                                                             ":rendered": "rendered"}))
                 queued += 1
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                    raise StoreError(f"UpdateItem on {self.table} failed: {exc}") from exc
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise store_error(exc, f"UpdateItem on {self.table}") from exc
+            except BotoCoreError as exc:
+                raise store_error(exc, f"UpdateItem on {self.table}") from exc
         return queued
+
+    def mark_printed(self, printed: Iterable[Contact]) -> int:
+        """Store letters a print extract has just printed, each already carrying its ``printed`` status, history
+        entry and place in the print file. Whole-item puts, 25 per call (the items were just read in full, and a
+        rendered letter changes only through an extract); the put drops the letter from the print queue.
+        Returns the number of BatchWriteItem calls."""
+        return dynamo.batch_write(self.table, (contact_item(c) for c in printed))
 
     def set_status(
         self,
@@ -164,7 +204,12 @@ class ContactsRepository:
                 ExpressionAttributeValues=dynamo.to_av(values),
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
-            raise StoreError(f"UpdateItem on {self.table} failed: {exc}") from exc
+            raise store_error(exc, f"UpdateItem on {self.table}") from exc
+        except BotoCoreError as exc:
+            raise store_error(exc, f"UpdateItem on {self.table}") from exc
         return True
+
+
+ContactsRepository = DynamoContactsRepository  # the name callers construct until they all build it in dunning.app.deps

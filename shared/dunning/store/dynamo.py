@@ -6,14 +6,24 @@ import base64
 import json
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from dunning.aws import StoreError, client
+from dunning.aws import client
+from dunning.errors import TransientStoreError
+from dunning.store.failures import store_error, translated
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import (
+        KeysAndAttributesOutputTypeDef,
+        KeysAndAttributesTypeDef,
+        WriteRequestOutputTypeDef,
+        WriteRequestTypeDef,
+    )
 
 _ser = TypeSerializer()
 _deser = TypeDeserializer()
@@ -61,66 +71,64 @@ def batch_get(table: str, keys: list[dict[str, Any]], *, projection: str | None 
     out: list[dict[str, Any]] = []
     unique = list({json.dumps(k, sort_keys=True): k for k in keys}.values())
     for start in range(0, len(unique), MAX_BATCH_GET):
-        request: dict[str, Any] = {"Keys": [to_av(k) for k in unique[start : start + MAX_BATCH_GET]]}
+        request: KeysAndAttributesTypeDef = {"Keys": [to_av(k) for k in unique[start : start + MAX_BATCH_GET]]}
         if projection:
             request["ProjectionExpression"] = projection
         if names:
             request["ExpressionAttributeNames"] = names
-        pending = {table: request}
+        pending: Mapping[str, KeysAndAttributesTypeDef | KeysAndAttributesOutputTypeDef] = {table: request}
         for attempt in range(10):
             try:
                 resp = ddb.batch_get_item(RequestItems=pending)
-            except ClientError as exc:
-                raise StoreError(f"BatchGetItem on {table} failed: {exc}") from exc
+            except (ClientError, BotoCoreError) as exc:
+                raise store_error(exc, f"BatchGetItem on {table}") from exc
             out.extend(from_av(i) for i in resp.get("Responses", {}).get(table, []))
             pending = resp.get("UnprocessedKeys") or {}
             if not pending:
                 break
             _backoff(attempt)
         else:
-            raise StoreError(f"BatchGetItem on {table}: keys still unprocessed after retries")
+            raise TransientStoreError(f"BatchGetItem on {table}: keys still unprocessed after retries (throttled)")
     return out
 
 
 def batch_write(table: str, puts: Iterable[dict[str, Any]] = (), deletes: Iterable[dict[str, Any]] = ()) -> int:
     """BatchWriteItem in chunks of 25 with retry of unprocessed items. Returns the number of requests."""
     ddb = client("dynamodb")
-    requests = [{"PutRequest": {"Item": to_av(i)}} for i in puts] + [
+    requests: list[WriteRequestTypeDef] = [{"PutRequest": {"Item": to_av(i)}} for i in puts] + [
         {"DeleteRequest": {"Key": to_av(k)}} for k in deletes
     ]
     calls = 0
     for start in range(0, len(requests), MAX_BATCH_WRITE):
-        pending: dict[str, Any] = {table: requests[start : start + MAX_BATCH_WRITE]}
+        pending: Mapping[str, Sequence[WriteRequestTypeDef | WriteRequestOutputTypeDef]] = {
+            table: requests[start : start + MAX_BATCH_WRITE]}
         for attempt in range(10):
             try:
                 resp = ddb.batch_write_item(RequestItems=pending)
-            except ClientError as exc:
-                raise StoreError(f"BatchWriteItem on {table} failed: {exc}") from exc
+            except (ClientError, BotoCoreError) as exc:
+                raise store_error(exc, f"BatchWriteItem on {table}") from exc
             calls += 1
             pending = resp.get("UnprocessedItems") or {}
             if not pending:
                 break
             _backoff(attempt)
         else:
-            raise StoreError(f"BatchWriteItem on {table}: items still unprocessed after retries")
+            raise TransientStoreError(f"BatchWriteItem on {table}: items still unprocessed after retries "
+                                      "(throttled)")
     return calls
 
 
 def query(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     ddb = client("dynamodb")
     paginator = ddb.get_paginator("query")
-    try:
+    with translated(f"Query on {table}"):
         for page in paginator.paginate(TableName=table, **kwargs):
             yield from (from_av(i) for i in page.get("Items", []))
-    except ClientError as exc:
-        raise StoreError(f"Query on {table} failed: {exc}") from exc
 
 
 def scan(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     ddb = client("dynamodb")
     paginator = ddb.get_paginator("scan")
-    try:
+    with translated(f"Scan on {table}"):
         for page in paginator.paginate(TableName=table, **kwargs):
             yield from (from_av(i) for i in page.get("Items", []))
-    except ClientError as exc:
-        raise StoreError(f"Scan on {table} failed: {exc}") from exc

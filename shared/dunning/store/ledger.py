@@ -18,6 +18,9 @@ Item layout (pk / sk):
 
 Facts carry ``v`` (the event's ``occurred_at`` + event id): a write never replaces a newer version, so
 duplicate and out-of-order delivery converge on the same ledger. Payloads are stored as JSON text.
+
+:class:`LedgerStore` is what the use cases depend on; :class:`DynamoLedgerRepository` is its DynamoDB
+implementation (tests use in-memory fakes of the same protocol).
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dunning.account_view import build_account_view
 from dunning.models.accounts import AccountView, CollectionState, ManualAssignment
 from dunning.models.events import (
     AccountUpserted,
+    Event,
     InvoiceCollectionStatusChanged,
     InvoicePosted,
     PaymentPredictionUpdated,
@@ -60,6 +64,49 @@ class Fact:
 
 def account_pk(account_id: str) -> str:
     return f"ACCT#{account_id}"
+
+
+def facts_for_event(event: Event) -> list[Fact]:
+    """The ledger items an event writes (pure), versioned by its ``occurred_at`` and id. Contact-creating
+    events write none."""
+    env, p = event.envelope, event.payload
+    version = f"{env.occurred_at.astimezone(UTC).isoformat()}|{env.event_id}"
+    data = p.model_dump_json()
+
+    def fact(pk: str, sk: str) -> Fact:
+        return Fact(pk=pk, sk=sk, version=version, event_id=env.event_id, data=data)
+
+    if isinstance(p, PersonUpserted):
+        return [fact(f"PERSON#{p.person_id}", "PROFILE")]
+    if isinstance(p, AccountUpserted):
+        return [fact(account_pk(p.account_id), "PROFILE")]
+    if isinstance(p, PremiseUpserted):
+        return [fact(f"PREMISE#{p.premise_id}", "PROFILE")]
+    if isinstance(p, ServiceAgreementUpserted):
+        links = [fact(f"SP#{sp}", "SA") for sp in p.service_point_ids]
+        return [fact(f"SA#{p.service_agreement_id}", "PROFILE"), *links]
+    if isinstance(p, InvoicePosted):
+        return [fact(account_pk(p.account_id), f"INV#{p.invoice_id}")]
+    if isinstance(p, PaymentReceived):
+        return [fact(account_pk(p.account_id), f"PAY#{p.payment_id}")]
+    if isinstance(p, InvoiceCollectionStatusChanged):
+        return [fact(account_pk(p.account_id), f"STATUS#{p.invoice_id}")]
+    if isinstance(p, PaymentPredictionUpdated):
+        return [fact(account_pk(p.account_id), f"PRED#{p.invoice_id}")]
+    return []
+
+
+def has_invoices(items: Iterable[dict[str, Any]]) -> bool:
+    """Whether one account's stored items (as :meth:`LedgerStore.scan_account_items` yields them) hold an
+    invoice."""
+    return any(str(i.get("sk", "")).startswith("INV#") for i in items)
+
+
+def payments_of(items: Iterable[dict[str, Any]]) -> list[PaymentReceived]:
+    """The payments among one account's stored items, oldest first (the console's account page)."""
+    payments = [PaymentReceived.model_validate_json(i.get("data", "{}")) for i in items
+                if str(i.get("sk", "")).startswith("PAY#")]
+    return sorted(payments, key=lambda p: (p.received_on, p.payment_id))
 
 
 def items_to_view(account_id: str, items: Iterable[dict[str, Any]]) -> AccountView:
@@ -99,7 +146,32 @@ def items_to_view(account_id: str, items: Iterable[dict[str, Any]]) -> AccountVi
     )
 
 
-class LedgerRepository:
+class LedgerStore(Protocol):
+    """The ledger as the use cases see it: facts in, account views and profiles out."""
+
+    def apply_facts(self, facts: list[Fact]) -> tuple[list[Fact], list[Fact]]: ...
+    def account_items(self, account_id: str) -> list[dict[str, Any]]: ...
+    def account_view(self, account_id: str) -> AccountView: ...
+    def scan_accounts(self, segment: int = 0, total_segments: int = 1) -> Iterator[AccountView]: ...
+    def scan_account_items(self, segment: int = 0, total_segments: int = 1
+                           ) -> Iterator[tuple[str, list[dict[str, Any]]]]: ...
+    def persons(self, person_ids: Iterable[str]) -> dict[str, PersonUpserted]: ...
+    def accounts(self, account_ids: Iterable[str]) -> dict[str, AccountUpserted]: ...
+    def person_and_premise(self, person_id: str | None, premise_id: str | None
+                           ) -> tuple[PersonUpserted | None, PremiseUpserted | None]: ...
+    def premise(self, premise_id: str) -> PremiseUpserted | None: ...
+    def service_agreement(self, sa_id: str) -> ServiceAgreementUpserted | None: ...
+    def account(self, account_id: str) -> AccountUpserted | None: ...
+    def service_agreement_for_service_point(self, sp_id: str) -> ServiceAgreementUpserted | None: ...
+    def put_states(self, states: dict[str, CollectionState]) -> int: ...
+    def set_manual(self, account_id: str, assignment: ManualAssignment) -> None: ...
+    def clear_manual(self, account_id: str) -> None: ...
+    def manual_assignments(self) -> dict[str, ManualAssignment]: ...
+
+
+class DynamoLedgerRepository:
+    """:class:`LedgerStore` over the ledger table."""
+
     def __init__(self, table: str) -> None:
         self.table = table
 
@@ -159,7 +231,23 @@ class LedgerRepository:
         items = dynamo.batch_get(self.table, [{"pk": f"PERSON#{p}", "sk": "PROFILE"} for p in set(person_ids)])
         return {i["pk"][7:]: PersonUpserted.model_validate_json(i["data"]) for i in items}
 
-    def profiles(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    def accounts(self, account_ids: Iterable[str]) -> dict[str, AccountUpserted]:
+        """The known accounts' profiles, in one batched read (ids not in the ledger are left out)."""
+        found = self._profiles(("ACCT", a) for a in account_ids)
+        return {ident: AccountUpserted.model_validate_json(data) for (_, ident), data in found.items()}
+
+    def person_and_premise(self, person_id: str | None, premise_id: str | None
+                           ) -> tuple[PersonUpserted | None, PremiseUpserted | None]:
+        """A person's and a premise's profiles (either may be None or unknown), in one batched read."""
+        keys = [("PERSON", person_id)] if person_id else []
+        keys += [("PREMISE", premise_id)] if premise_id else []
+        found = self._profiles(keys) if keys else {}
+        person = found.get(("PERSON", person_id or ""))
+        premise = found.get(("PREMISE", premise_id or ""))
+        return (PersonUpserted.model_validate_json(person) if person else None,
+                PremiseUpserted.model_validate_json(premise) if premise else None)
+
+    def _profiles(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Raw JSON of PROFILE items for (kind, id) pairs, e.g. ("PREMISE", "PR-1"), in one batch."""
         items = dynamo.batch_get(self.table, [{"pk": f"{kind}#{i}", "sk": "PROFILE"} for kind, i in set(keys)])
         out: dict[tuple[str, str], str] = {}
@@ -169,15 +257,15 @@ class LedgerRepository:
         return out
 
     def premise(self, premise_id: str) -> PremiseUpserted | None:
-        data = self.profiles([("PREMISE", premise_id)]).get(("PREMISE", premise_id))
+        data = self._profiles([("PREMISE", premise_id)]).get(("PREMISE", premise_id))
         return PremiseUpserted.model_validate_json(data) if data else None
 
     def service_agreement(self, sa_id: str) -> ServiceAgreementUpserted | None:
-        data = self.profiles([("SA", sa_id)]).get(("SA", sa_id))
+        data = self._profiles([("SA", sa_id)]).get(("SA", sa_id))
         return ServiceAgreementUpserted.model_validate_json(data) if data else None
 
     def account(self, account_id: str) -> AccountUpserted | None:
-        data = self.profiles([("ACCT", account_id)]).get(("ACCT", account_id))
+        data = self._profiles([("ACCT", account_id)]).get(("ACCT", account_id))
         return AccountUpserted.model_validate_json(data) if data else None
 
     def service_agreement_for_service_point(self, sp_id: str) -> ServiceAgreementUpserted | None:
@@ -203,3 +291,6 @@ class LedgerRepository:
     def manual_assignments(self) -> dict[str, ManualAssignment]:
         items = dynamo.scan(self.table, FilterExpression="sk = :m", ExpressionAttributeValues={":m": {"S": "MANUAL"}})
         return {i["pk"][5:]: ManualAssignment.model_validate_json(i["data"]) for i in items}
+
+
+LedgerRepository = DynamoLedgerRepository  # the name callers construct until they all build it in dunning.app.deps

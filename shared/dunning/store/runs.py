@@ -1,16 +1,21 @@
-"""The runs table: run locks, per-batch results, run summaries, and the process history (with TTL)."""
+"""The runs table: run locks, per-batch results, run summaries, and the process history (with TTL).
+
+:class:`RunStore` is what the use cases depend on; :class:`DynamoRunsRepository` is its DynamoDB implementation.
+"""
 
 from __future__ import annotations
 
 import json
 import zlib
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from dunning.aws import StoreError, client
+from dunning.aws import client
+from dunning.errors import RunAlreadyActive
 from dunning.store import dynamo
+from dunning.store.failures import error_code, store_error, translated
 
 LOCK_TTL = timedelta(hours=6)
 HISTORY_CHUNK = 500  # decisions per history item: ~145 KB of JSON, ~15 KB compressed
@@ -31,11 +36,24 @@ def unpack_decisions(item: dict[str, Any]) -> list[dict[str, Any]]:
     return list(json.loads(item["decisions"]))  # items written before compression
 
 
-class RunAlreadyActive(Exception):
-    """Another run holds the lock for this as-of date (Step Functions catches this by name)."""
+class RunStore(Protocol):
+    """The runs table as the use cases see it."""
+
+    def acquire(self, as_of: date, run_id: str, now: datetime | None = None) -> None: ...
+    def release(self, as_of: date, run_id: str, status: str) -> None: ...
+    def put_run(self, run_id: str, record: dict[str, Any]) -> None: ...
+    def put_batch_result(self, run_id: str, batch: int, result: dict[str, Any]) -> None: ...
+    def batch_results(self, run_id: str) -> list[dict[str, Any]]: ...
+    def get_run(self, run_id: str) -> dict[str, Any] | None: ...
+    def runs(self) -> list[dict[str, Any]]: ...
+    def put_history(self, run_id: str, as_of: date, batch: int, by_hierarchy: dict[str, list[dict[str, Any]]],
+                    retention_days: dict[str, int], now: datetime | None = None) -> int: ...
+    def history(self, hierarchy: str, since: date | None = None) -> list[dict[str, Any]]: ...
 
 
-class RunsRepository:
+class DynamoRunsRepository:
+    """:class:`RunStore` over the runs table."""
+
     def __init__(self, table: str) -> None:
         self.table = table
 
@@ -55,9 +73,11 @@ class RunsRepository:
                                                         ":me": run_id}),
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise RunAlreadyActive(f"a run for {as_of.isoformat()} is already active") from exc
-            raise StoreError(f"PutItem on {self.table} failed: {exc}") from exc
+            raise store_error(exc, f"PutItem on {self.table}") from exc
+        except BotoCoreError as exc:
+            raise store_error(exc, f"PutItem on {self.table}") from exc
 
     def release(self, as_of: date, run_id: str, status: str) -> None:
         try:
@@ -70,21 +90,25 @@ class RunsRepository:
                 ExpressionAttributeValues=dynamo.to_av({":st": status, ":r": run_id}),
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise StoreError(f"UpdateItem on {self.table} failed: {exc}") from exc
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise store_error(exc, f"UpdateItem on {self.table}") from exc
+        except BotoCoreError as exc:
+            raise store_error(exc, f"UpdateItem on {self.table}") from exc
 
     # ------------------------------------------------------------------ runs
     def put_run(self, run_id: str, record: dict[str, Any]) -> None:
-        client("dynamodb").put_item(
-            TableName=self.table,
-            Item=dynamo.to_av({"pk": f"RUN#{run_id}", "sk": "RUN", **dynamo.jsonable(record)}),
-        )
+        with translated(f"PutItem on {self.table}"):
+            client("dynamodb").put_item(
+                TableName=self.table,
+                Item=dynamo.to_av({"pk": f"RUN#{run_id}", "sk": "RUN", **dynamo.jsonable(record)}),
+            )
 
     def put_batch_result(self, run_id: str, batch: int, result: dict[str, Any]) -> None:
-        client("dynamodb").put_item(
-            TableName=self.table,
-            Item=dynamo.to_av({"pk": f"RUN#{run_id}", "sk": f"BATCH#{batch:06d}", "doc": json.dumps(result)}),
-        )
+        with translated(f"PutItem on {self.table}"):
+            client("dynamodb").put_item(
+                TableName=self.table,
+                Item=dynamo.to_av({"pk": f"RUN#{run_id}", "sk": f"BATCH#{batch:06d}", "doc": json.dumps(result)}),
+            )
 
     def batch_results(self, run_id: str) -> list[dict[str, Any]]:
         items = dynamo.query(self.table, KeyConditionExpression="pk = :p AND begins_with(sk, :b)",
@@ -132,3 +156,6 @@ class RunsRepository:
                     out.append({"as_of": item["as_of"], "run_id": item["run_id"], "_sk": item["sk"], **d})
         out.sort(key=lambda d: d.pop("_sk"))
         return out
+
+
+RunsRepository = DynamoRunsRepository  # the name callers construct until they all build it in dunning.app.deps

@@ -99,17 +99,17 @@ def assign(view: AccountView, config: Config) -> Assignment:
     return Assignment(account_id=view.account_id, hierarchy_id=hierarchy_id, manual=manual, reason=reason)
 
 
-def resolve(view: AccountView, cc: CompiledConfig) -> tuple[str | None, bool, str]:
+def resolve(view: AccountView, strategies: CompiledConfig) -> tuple[str | None, bool, str]:
     """``(hierarchy id or None, manual, reason)``: :func:`assign` without building the model."""
     manual = view.manual_assignment
     if manual is not None:
-        if manual.hierarchy_id in cc.hierarchies:
+        if manual.hierarchy_id in strategies.hierarchies:
             return manual.hierarchy_id, True, f"manual assignment to '{manual.hierarchy_id}'"
         return None, True, f"manual assignment to unknown hierarchy '{manual.hierarchy_id}'"
-    if not cc.pools:
+    if not strategies.pools:
         return None, False, NO_POOL_MATCHED
-    subject = _subject(view, cc.subject_fields)
-    matched = [p for p in cc.pools if p.test(subject)]  # best rank first
+    subject = _subject(view, strategies.subject_fields)
+    matched = [p for p in strategies.pools if p.test(subject)]  # best rank first
     if not matched:
         return None, False, NO_POOL_MATCHED
     best = matched[0]
@@ -129,7 +129,7 @@ def preview_hierarchy(views: Iterable[AccountView], config: Config, hierarchy_id
         raise UnknownHierarchyError(f"unknown hierarchy {hierarchy_id!r}")
     out = []
     for view in views:
-        a = assign(view, config)
-        if a.hierarchy_id == hierarchy_id:
-            out.append(a)
+        assignment = assign(view, config)
+        if assignment.hierarchy_id == hierarchy_id:
+            out.append(assignment)
     return out

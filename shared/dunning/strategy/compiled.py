@@ -15,6 +15,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from dunning.models.common import RecipientKind
 from dunning.models.config import Config, Criteria, Criterion, Hierarchy, Step
 from dunning.strategy.criteria import _MISSING, _comparable, _equal
 
@@ -34,7 +35,7 @@ class CompiledStep:
     delta: timedelta
     action: str
     document: str | None
-    recipient: str
+    recipient: RecipientKind
     business_purpose: str | None
     label: str  # "step 'r1' (7 days after due" / "pre-dunning 'p' (5 days before due", for reasons
 
@@ -74,6 +75,7 @@ class CompiledHierarchy:
     id: str
     rank: int
     quiet_days: int
+    quiet_delta: timedelta  # quiet_days as a timedelta
     track_step: bool
     exclude_after_last_step: bool
     log_automations: bool
@@ -83,39 +85,42 @@ class CompiledHierarchy:
     pre_dunning: CompiledStep | None
     aged_balance_below: dict[str, Decimal]
     invoice_amount_below: dict[str, Decimal]
+    excludes: bool  # any exclusion threshold at all
     prediction_kinds: tuple[PredictionKind, ...]  # very late first
     prediction_threshold: Decimal | None  # benchmark_percent / 100, compared with the probability
     prediction_benchmark: Decimal | None  # benchmark_percent as configured, for reasons
 
     @classmethod
-    def of(cls, h: Hierarchy) -> CompiledHierarchy:
-        steps = tuple(CompiledStep.of(s) for s in h.regular_steps)
-        pre = h.pre_dunning_step
+    def of(cls, hierarchy: Hierarchy) -> CompiledHierarchy:
+        steps = tuple(CompiledStep.of(s) for s in hierarchy.regular_steps)
+        pre = hierarchy.pre_dunning_step
         kinds: list[PredictionKind] = []
         threshold: Decimal | None = None
         benchmark: Decimal | None = None
-        pred = h.predictions
-        if pred is not None:
-            benchmark = pred.benchmark_percent
-            threshold = pred.benchmark_percent / Decimal(100)
-            if pred.very_late_activity:
-                kinds.append(PredictionKind("very_late", PREDICTION_VERY_LATE, pred.very_late_activity))
-            if pred.late_activity:
-                kinds.append(PredictionKind("late", PREDICTION_LATE, pred.late_activity))
+        predictions = hierarchy.predictions
+        if predictions is not None:
+            benchmark = predictions.benchmark_percent
+            threshold = predictions.benchmark_percent / Decimal(100)
+            if predictions.very_late_activity:
+                kinds.append(PredictionKind("very_late", PREDICTION_VERY_LATE, predictions.very_late_activity))
+            if predictions.late_activity:
+                kinds.append(PredictionKind("late", PREDICTION_LATE, predictions.late_activity))
         return cls(
-            hierarchy=h,
-            id=h.id,
-            rank=h.rank,
-            quiet_days=h.quiet_days,
-            track_step=h.track_step,
-            exclude_after_last_step=h.exclude_invoice_after_last_step,
-            log_automations=h.create_activities_for_automations,
+            hierarchy=hierarchy,
+            id=hierarchy.id,
+            rank=hierarchy.rank,
+            quiet_days=hierarchy.quiet_days,
+            quiet_delta=timedelta(days=hierarchy.quiet_days),
+            track_step=hierarchy.track_step,
+            exclude_after_last_step=hierarchy.exclude_invoice_after_last_step,
+            log_automations=hierarchy.create_activities_for_automations,
             steps=steps,
             offsets=tuple(s.offset for s in steps),
             last_step_id=steps[-1].id if steps else None,
             pre_dunning=CompiledStep.of(pre) if pre is not None else None,
-            aged_balance_below=dict(h.exclusion.aged_balance_below),
-            invoice_amount_below=dict(h.exclusion.invoice_amount_below),
+            aged_balance_below=dict(hierarchy.exclusion.aged_balance_below),
+            invoice_amount_below=dict(hierarchy.exclusion.invoice_amount_below),
+            excludes=bool(hierarchy.exclusion.aged_balance_below or hierarchy.exclusion.invoice_amount_below),
             prediction_kinds=tuple(kinds),
             prediction_threshold=threshold,
             prediction_benchmark=benchmark,
@@ -141,11 +146,11 @@ class CompiledConfig:
     @classmethod
     def of(cls, config: Config) -> CompiledConfig:
         criteria = {p.id: p.criteria for p in config.pools}
-        hierarchies = {h.id: CompiledHierarchy.of(h) for h in config.hierarchies}
+        hierarchies = {hierarchy.id: CompiledHierarchy.of(hierarchy) for hierarchy in config.hierarchies}
         pools = [
-            CompiledPool(pool_id, criteria[pool_id], h.id, h.rank, compile_criteria(criteria[pool_id]))
-            for h in sorted(config.hierarchies, key=lambda h: h.rank)
-            for pool_id in h.pools
+            CompiledPool(pool_id, criteria[pool_id], hierarchy.id, hierarchy.rank, compile_criteria(criteria[pool_id]))
+            for hierarchy in sorted(config.hierarchies, key=lambda hierarchy: hierarchy.rank)
+            for pool_id in hierarchy.pools
             if pool_id in criteria
         ]
         fields = frozenset(f for p in pools for f in _top_fields(p.criteria))
@@ -193,19 +198,19 @@ def _is_plain_text(value: Any) -> bool:
     return False
 
 
-def _value_test(c: Criterion) -> Callable[[Any], bool]:
-    if c.equals is not None:
-        bound = c.equals
+def _value_test(criterion: Criterion) -> Callable[[Any], bool]:
+    if criterion.equals is not None:
+        bound = criterion.equals
         if _is_plain_text(bound):
             return lambda v: v == bound if type(v) is str else _equal(v, bound)
         return lambda v: _equal(v, bound)
-    if c.in_ is not None:
-        options = list(c.in_)
+    if criterion.in_ is not None:
+        options = list(criterion.in_)
         if options and all(_is_plain_text(o) for o in options):
             texts = frozenset(options)
             return lambda v: v in texts if type(v) is str else any(_equal(v, o) for o in options)
         return lambda v: any(_equal(v, o) for o in options)
-    low, high = c.min, c.max
+    low, high = criterion.min, criterion.max
 
     def in_range(v: Any) -> bool:
         if low is not None:

@@ -35,19 +35,19 @@ def _equal(a: Any, b: Any) -> bool:
     return pair is not None and pair[0] == pair[1] if pair else a == b
 
 
-def criterion_matches(c: Criterion, subject: Mapping[str, Any]) -> bool:
-    value = lookup(subject, c.field)
-    if c.missing is not None:
-        return (value is _MISSING) == c.missing
-    if c.present is not None:
-        return (value is not _MISSING) == c.present
+def criterion_matches(criterion: Criterion, subject: Mapping[str, Any]) -> bool:
+    value = lookup(subject, criterion.field)
+    if criterion.missing is not None:
+        return (value is _MISSING) == criterion.missing
+    if criterion.present is not None:
+        return (value is not _MISSING) == criterion.present
     if value is _MISSING:
         return False
-    if c.equals is not None:
-        return _equal(value, c.equals)
-    if c.in_ is not None:
-        return any(_equal(value, option) for option in c.in_)
-    for bound, ok in ((c.min, lambda v, b: v >= b), (c.max, lambda v, b: v <= b)):
+    if criterion.equals is not None:
+        return _equal(value, criterion.equals)
+    if criterion.in_ is not None:
+        return any(_equal(value, option) for option in criterion.in_)
+    for bound, ok in ((criterion.min, lambda v, b: v >= b), (criterion.max, lambda v, b: v <= b)):
         if bound is None:
             continue
         pair = _comparable(value, bound)

@@ -29,9 +29,9 @@ Order of the checks, and the interpretation chosen wherever the issue left room:
    actions decided in one run (the regular step and pre-dunning notices) are one contact occasion and go
    out together. A blocked step is *not* marked done; the step rule is simply applied again on a later
    run. ``quiet_until`` is set whenever the account is inside its quiet days.
-7. **Regular step** for the lead invoice, with ``dfd = as_of - due date`` in days:
+7. **Regular step** for the lead invoice, with ``days_from_due = as_of - due date`` in days:
 
-   - without ``track_step``: the latest step whose offset is ``<= dfd``. Earlier steps that were missed
+   - without ``track_step``: the latest step whose offset is ``<= days_from_due``. Earlier steps that were missed
      are not run retroactively. When several steps share that latest date, the first of them (declared
      order) that is not done yet runs, so tied steps are performed on successive runs instead of being
      silently dropped. If they are all done: ``"step 'X' already done for invoice Y"``.
@@ -66,7 +66,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from dunning.models.accounts import AccountView, CollectionState, InvoiceView
@@ -87,84 +87,29 @@ def evaluate_account(
     view: AccountView, config: Config, as_of: date, assignment: Assignment | None = None
 ) -> AccountDecision:
     """Decide what the run on ``as_of`` does for ``view`` (see the module docstring for the rules)."""
-    cc = compiled(config)
+    strategies = compiled(config)
     if assignment is None:
-        hid, _, assignment_reason = resolve(view, cc)
+        hierarchy_id, _, assignment_reason = resolve(view, strategies)
     else:
-        hid, assignment_reason = assignment.hierarchy_id, assignment.reason
-    h = cc.hierarchies.get(hid) if hid is not None else None
+        hierarchy_id, assignment_reason = assignment.hierarchy_id, assignment.reason
+    hierarchy = strategies.hierarchies.get(hierarchy_id) if hierarchy_id is not None else None
     account_id = view.account_id
-
-    if h is None:
-        if not any(inv.open_amount > _ZERO for inv in view.invoices):
-            return _decision(account_id, as_of, assignment_reason, "no_balance", ["no open balance"], hid)
-        reason = assignment_reason
-        if hid is not None:
-            reason = f"{reason}; hierarchy '{hid}' is not in the configuration"
-        return _decision(account_id, as_of, assignment_reason, "unassigned", [reason], None)
-
-    state = view.state
-    steps_done = state.steps_done
-    finished_step = h.last_step_id if h.exclude_after_last_step else None
-    pre = h.pre_dunning
-    pre_done = state.predunning_done
-    pre_until = as_of - pre.delta if pre is not None else as_of  # due + offset <= as_of  <=>  due <= this
+    if hierarchy is None:
+        return _without_strategy(view, as_of, assignment_reason, hierarchy_id)
 
     currency = view.currency
-    aged_limit = h.aged_balance_below.get(currency)  # the aged balance is only summed when it is needed
-    lead: InvoiceView | None = None
-    lead_due = as_of
-    has_open = False
-    aged = _ZERO
-    skipped: list[tuple[InvoiceView, str]] = []
-    pre_due: list[InvoiceView] = []
-    for inv in view.invoices:
-        amount = inv.open_amount
-        if amount <= _ZERO:
-            continue
-        has_open = True
-        due = inv.due_date
-        if aged_limit is not None and due < as_of:
-            aged += amount
-        status = inv.collection_status
-        if status is not None and status in _HOLD:
-            skipped.append((inv, _HOLD[status]))
-            continue
-        if pre is not None and as_of <= due <= pre_until and inv.invoice_id not in pre_done:
-            pre_due.append(inv)
-        if finished_step is not None and finished_step in steps_done.get(inv.invoice_id, ()):
-            skipped.append((inv, f"last step '{finished_step}' already done"))
-            continue
-        if (
-            lead is None
-            or due < lead_due
-            or (due == lead_due and (inv.invoice_date, inv.invoice_id) < (lead.invoice_date, lead.invoice_id))
-        ):
-            lead, lead_due = inv, due
-
-    if not has_open:
-        return _decision(account_id, as_of, assignment_reason, "no_balance", ["no open balance"], h.id)
-
-    reasons: list[str] = []
-    if skipped:
-        lead_key = lead.age_key() if lead is not None else None
-        skipped.sort(key=lambda s: s[0].age_key())
-        for inv, skip_reason in skipped:
-            if lead_key is None or inv.age_key() < lead_key:
-                reasons.append(f"invoice {inv.invoice_id} skipped: {skip_reason}")
-    lead_id = lead.invoice_id if lead is not None else None
-    days_from_due = (as_of - lead.due_date).days if lead is not None else None
+    scan = _scan_invoices(view, hierarchy, as_of, currency)
+    if scan is None:
+        return _decision(account_id, as_of, assignment_reason, "no_balance", ["no open balance"], hierarchy.id)
+    lead, aged_balance, skipped, pre_dunning_due = scan
+    reasons = _skipped_reasons(skipped, lead) if skipped else []
     if lead is None:
+        lead_id = days_from_due = None
         reasons.append("no invoice to work: every open invoice is skipped")
+    else:
+        lead_id, days_from_due = lead.invoice_id, (as_of - lead.due_date).days
 
-    # Exclusion (S2.5) --------------------------------------------------------------------------------
-    excluded: list[str] = []
-    if aged_limit is not None and aged < aged_limit:
-        excluded.append(f"aged balance {aged:.2f} {currency} below {aged_limit:.2f}")
-    if lead is not None:
-        limit = h.invoice_amount_below.get(lead.currency)
-        if limit is not None and lead.amount < limit:
-            excluded.append(f"invoice {lead.invoice_id} amount {lead.amount:.2f} {lead.currency} below {limit:.2f}")
+    excluded = _exclusion_reasons(hierarchy, currency, aged_balance, lead) if hierarchy.excludes else None
     if excluded:
         return _decision(
             account_id,
@@ -172,62 +117,24 @@ def evaluate_account(
             assignment_reason,
             "excluded",
             reasons + excluded,
-            h.id,
+            hierarchy.id,
             lead_invoice_id=lead_id,
             days_from_due=days_from_due,
         )
 
-    # Quiet days (S2.4) -------------------------------------------------------------------------------
-    last = state.last_automated_contact_on
-    quiet_until: date | None = None
-    if last is not None:
-        until = last + timedelta(days=h.quiet_days)
-        if as_of <= until:
-            quiet_until = until
-
-    actions: list[PlannedAction] = []
-    held_back: list[str] = []
-    next_step_on: date | None = None
-
-    # Regular step for the lead invoice (S2.2, S2.7) ----------------------------------------------------
-    if lead is not None and days_from_due is not None:
-        done = steps_done.get(lead.invoice_id, ())
-        step, not_due, next_step_on = _select_step(h, days_from_due, done, lead)
-        if step is None:
-            if not_due:
-                reasons.append(not_due)
-        elif quiet_until is not None:
-            held_back.append(f"step '{step.id}' for invoice {lead.invoice_id}")
-        else:
-            _perform(actions, h, step, "step", lead, "lead invoice")
-
-    # Pre-dunning for every invoice (S2.8) ------------------------------------------------------------
-    if pre is not None and pre_due:
-        if len(pre_due) > 1:
-            pre_due.sort(key=InvoiceView.age_key)
-        for inv in pre_due:
-            if quiet_until is not None:
-                held_back.append(f"pre-dunning '{pre.id}' for invoice {inv.invoice_id}")
-            else:
-                _perform(actions, h, pre, "pre_dunning", inv, "invoice")
-
-    if held_back:
-        reasons.append(f"in quiet days until {quiet_until}; held back: {', '.join(held_back)}")
-
-    # Predictions (S2.6) ------------------------------------------------------------------------------
-    if lead is not None and h.prediction_kinds:
-        _predict(actions, reasons, h, lead, state, as_of)
-
-    return _decision(
-        account_id,
-        as_of,
-        assignment_reason,
-        "act" if actions else "none",
-        reasons,
-        h.id,
+    actions, quiet_until, next_step_on = _plan_actions(
+        hierarchy, view.state, as_of, lead, days_from_due, pre_dunning_due, reasons
+    )
+    return _new_decision(
+        account_id=account_id,
+        as_of=as_of,
+        hierarchy_id=hierarchy.id,
+        assignment_reason=assignment_reason,
+        outcome="act" if actions else "none",
         lead_invoice_id=lead_id,
         days_from_due=days_from_due,
         actions=actions,
+        reasons=reasons,
         quiet_until=quiet_until,
         next_step_on=next_step_on,
     )
@@ -273,7 +180,7 @@ def _decision(
     assignment_reason: str,
     outcome: Outcome,
     reasons: list[str],
-    hid: str | None,
+    hierarchy_id: str | None,
     *,
     lead_invoice_id: str | None = None,
     days_from_due: int | None = None,
@@ -284,7 +191,7 @@ def _decision(
     return _new_decision(
         account_id=account_id,
         as_of=as_of,
-        hierarchy_id=hid,
+        hierarchy_id=hierarchy_id,
         assignment_reason=assignment_reason,
         outcome=outcome,
         lead_invoice_id=lead_invoice_id,
@@ -296,43 +203,196 @@ def _decision(
     )
 
 
+# What one pass over an account's open invoices finds (rules 4, 5 and 8 of the module docstring), see
+# _scan_invoices: (lead, aged balance, skipped invoices with the reason, invoices due for pre-dunning). A plain
+# tuple: this is the engine's hot path, and a named tuple costs a few per cent of an evaluation.
+_InvoiceScan = tuple[InvoiceView | None, Decimal, list[tuple[InvoiceView, str]], list[InvoiceView]]
+
+
+def _without_strategy(
+    view: AccountView, as_of: date, assignment_reason: str, hierarchy_id: str | None
+) -> AccountDecision:
+    """No (known) hierarchy: ``no_balance`` when nothing is owed, else ``unassigned`` (rules 2 and 3)."""
+    if not any(inv.open_amount > _ZERO for inv in view.invoices):
+        return _decision(view.account_id, as_of, assignment_reason, "no_balance", ["no open balance"], hierarchy_id)
+    reason = assignment_reason
+    if hierarchy_id is not None:
+        reason = f"{reason}; hierarchy '{hierarchy_id}' is not in the configuration"
+    return _decision(view.account_id, as_of, assignment_reason, "unassigned", [reason], None)
+
+
+def _scan_invoices(view: AccountView, hierarchy: CompiledHierarchy, as_of: date, currency: str) -> _InvoiceScan | None:
+    """One pass over the open invoices: the lead (the oldest workable invoice), the aged balance (past-due open
+    amounts, only summed when the currency has an aged-balance threshold), the invoices that cannot lead and why,
+    and the invoices inside their pre-dunning window not notified yet. ``None`` when the account has no open
+    invoice. One loop on purpose: this is the engine's hot path."""
+    state = view.state
+    steps_done = state.steps_done
+    finished_step = hierarchy.last_step_id if hierarchy.exclude_after_last_step else None
+    pre = hierarchy.pre_dunning
+    pre_done = state.predunning_done
+    pre_until = as_of - pre.delta if pre is not None else as_of  # due + offset <= as_of  <=>  due <= this
+    sum_aged = currency in hierarchy.aged_balance_below  # the aged balance is only summed when needed
+    lead: InvoiceView | None = None
+    lead_due = as_of
+    has_open = False
+    aged = _ZERO
+    skipped: list[tuple[InvoiceView, str]] = []
+    pre_due: list[InvoiceView] = []
+    for inv in view.invoices:
+        amount = inv.open_amount
+        if amount <= _ZERO:
+            continue
+        has_open = True
+        due = inv.due_date
+        if sum_aged and due < as_of:
+            aged += amount
+        status = inv.collection_status
+        if status is not None and status in _HOLD:
+            skipped.append((inv, _HOLD[status]))
+            continue
+        if pre is not None and as_of <= due <= pre_until and inv.invoice_id not in pre_done:
+            pre_due.append(inv)
+        if finished_step is not None and finished_step in steps_done.get(inv.invoice_id, ()):
+            skipped.append((inv, f"last step '{finished_step}' already done"))
+            continue
+        if (
+            lead is None
+            or due < lead_due
+            or (due == lead_due and (inv.invoice_date, inv.invoice_id) < (lead.invoice_date, lead.invoice_id))
+        ):
+            lead, lead_due = inv, due
+    if not has_open:
+        return None
+    return lead, aged, skipped, pre_due
+
+
+def _skipped_reasons(skipped: list[tuple[InvoiceView, str]], lead: InvoiceView | None) -> list[str]:
+    """A reason for every skipped invoice older than the lead (all of them when there is no lead), oldest first."""
+    lead_key = lead.age_key() if lead is not None else None
+    skipped.sort(key=lambda s: s[0].age_key())
+    return [
+        f"invoice {inv.invoice_id} skipped: {skip_reason}"
+        for inv, skip_reason in skipped
+        if lead_key is None or inv.age_key() < lead_key
+    ]
+
+
+def _exclusion_reasons(
+    hierarchy: CompiledHierarchy, currency: str, aged_balance: Decimal, lead: InvoiceView | None
+) -> list[str]:
+    """Why the whole account is excluded from this run (S2.5, rule 5); empty when it is not."""
+    excluded: list[str] = []
+    aged_limit = hierarchy.aged_balance_below.get(currency)
+    if aged_limit is not None and aged_balance < aged_limit:
+        excluded.append(f"aged balance {aged_balance:.2f} {currency} below {aged_limit:.2f}")
+    if lead is not None:
+        limit = hierarchy.invoice_amount_below.get(lead.currency)
+        if limit is not None and lead.amount < limit:
+            excluded.append(f"invoice {lead.invoice_id} amount {lead.amount:.2f} {lead.currency} below {limit:.2f}")
+    return excluded
+
+
+def _quiet_until(state: CollectionState, hierarchy: CompiledHierarchy, as_of: date) -> date | None:
+    """The last day of the quiet days the account is in on ``as_of`` (S2.4, rule 6), else ``None``."""
+    last = state.last_automated_contact_on
+    if last is None:
+        return None
+    until = last + hierarchy.quiet_delta
+    return until if as_of <= until else None
+
+
+def _pre_dunning(
+    actions: list[PlannedAction],
+    held_back: list[str],
+    hierarchy: CompiledHierarchy,
+    pre_dunning_due: list[InvoiceView],
+    quiet_until: date | None,
+) -> None:
+    """A pre-dunning notice for every invoice in its window, oldest first, unless in quiet days (S2.8, rule 8)."""
+    pre = hierarchy.pre_dunning
+    assert pre is not None  # an invoice is only due for pre-dunning when the hierarchy has the step
+    if len(pre_dunning_due) > 1:
+        pre_dunning_due.sort(key=InvoiceView.age_key)
+    for inv in pre_dunning_due:
+        if quiet_until is not None:
+            held_back.append(f"pre-dunning '{pre.id}' for invoice {inv.invoice_id}")
+        else:
+            _perform(actions, hierarchy, pre, "pre_dunning", inv, "invoice")
+
+
+def _plan_actions(
+    hierarchy: CompiledHierarchy,
+    state: CollectionState,
+    as_of: date,
+    lead: InvoiceView | None,
+    days_from_due: int | None,
+    pre_dunning_due: list[InvoiceView],
+    reasons: list[str],
+) -> tuple[list[PlannedAction], date | None, date | None]:
+    """The actions of an account that is worked (rules 6-10): the lead's regular step and the pre-dunning
+    notices unless in quiet days, then predictions. Adds to ``reasons`` why nothing (more) happened.
+    Returns ``(actions, quiet_until, next_step_on)``."""
+    quiet_until = _quiet_until(state, hierarchy, as_of) if state.last_automated_contact_on is not None else None
+    actions: list[PlannedAction] = []
+    held_back: list[str] = []
+    next_step_on: date | None = None
+    if lead is not None and days_from_due is not None:  # the lead invoice's regular step (S2.2, S2.7)
+        done = state.steps_done.get(lead.invoice_id, ())
+        step, not_due, next_step_on = _select_step(hierarchy, days_from_due, done, lead)
+        if step is None:
+            if not_due:
+                reasons.append(not_due)
+        elif quiet_until is not None:
+            held_back.append(f"step '{step.id}' for invoice {lead.invoice_id}")
+        else:
+            _perform(actions, hierarchy, step, "step", lead, "lead invoice")
+    if pre_dunning_due:
+        _pre_dunning(actions, held_back, hierarchy, pre_dunning_due, quiet_until)
+    if held_back:
+        reasons.append(f"in quiet days until {quiet_until}; held back: {', '.join(held_back)}")
+    if lead is not None and hierarchy.prediction_kinds:
+        _predict(actions, reasons, hierarchy, lead, state, as_of)
+    return actions, quiet_until, next_step_on
+
+
 def _select_step(
-    h: CompiledHierarchy, dfd: int, done: Collection[str], lead: InvoiceView
+    hierarchy: CompiledHierarchy, days_from_due: int, done: Collection[str], lead: InvoiceView
 ) -> tuple[CompiledStep | None, str | None, date | None]:
     """(step to perform, or why none, the next step's date when known)."""
-    steps = h.steps
+    steps = hierarchy.steps
     if not steps:
-        return None, f"hierarchy '{h.id}' has no regular steps", None
+        return None, f"hierarchy '{hierarchy.id}' has no regular steps", None
     due = lead.due_date
-    if h.track_step:
+    if hierarchy.track_step:
         for step in steps:
             if step.id in done:
                 continue
-            if step.offset <= dfd:
+            if step.offset <= days_from_due:
                 return step, None, None
             on = due + step.delta
             return None, f"no step due before {on} (next: step '{step.id}' for invoice {lead.invoice_id})", on
         return None, f"all steps done for invoice {lead.invoice_id}", None
-    offsets = h.offsets
-    latest = bisect_right(offsets, dfd) - 1
+    offsets = hierarchy.offsets
+    latest = bisect_right(offsets, days_from_due) - 1
     if latest < 0:
         first = steps[0]
         on = due + first.delta
         return None, f"no step due before {on} (next: step '{first.id}' for invoice {lead.invoice_id})", on
-    for k in range(bisect_left(offsets, offsets[latest]), latest + 1):
-        if steps[k].id not in done:
-            return steps[k], None, None
+    for index in range(bisect_left(offsets, offsets[latest]), latest + 1):
+        if steps[index].id not in done:
+            return steps[index], None, None
     why = f"step '{steps[latest].id}' already done for invoice {lead.invoice_id}"
     if latest + 1 < len(steps):
-        nxt = steps[latest + 1]
-        on = due + nxt.delta
-        return None, f"{why} (next: step '{nxt.id}' on {on})", on
+        next_step = steps[latest + 1]
+        on = due + next_step.delta
+        return None, f"{why} (next: step '{next_step.id}' on {on})", on
     return None, why, None
 
 
 def _perform(
     actions: list[PlannedAction],
-    h: CompiledHierarchy,
+    hierarchy: CompiledHierarchy,
     step: CompiledStep,
     origin: ActionOrigin,
     inv: InvoiceView,
@@ -342,7 +402,7 @@ def _perform(
     actions.append(
         _new_action(
             origin=origin,
-            hierarchy_id=h.id,
+            hierarchy_id=hierarchy.id,
             step_id=step.id,
             action=step.action,
             document=step.document,
@@ -354,11 +414,11 @@ def _perform(
             reason=f"{step.label}: {on}) for {role} {inv.invoice_id}",
         )
     )
-    if h.log_automations and step.action != "activity":
+    if hierarchy.log_automations and step.action != "activity":
         actions.append(
             _new_action(
                 origin="automation_log",
-                hierarchy_id=h.id,
+                hierarchy_id=hierarchy.id,
                 step_id=step.id,
                 action="activity",
                 document=None,
@@ -375,7 +435,7 @@ def _perform(
 def _predict(
     actions: list[PlannedAction],
     reasons: list[str],
-    h: CompiledHierarchy,
+    hierarchy: CompiledHierarchy,
     lead: InvoiceView,
     state: CollectionState,
     as_of: date,
@@ -386,9 +446,9 @@ def _predict(
     for last in (state.last_prediction_activity_on, state.last_automated_contact_on):
         if last is not None and last >= as_of:
             return
-    threshold = h.prediction_threshold
+    threshold = hierarchy.prediction_threshold
     assert threshold is not None  # set whenever prediction_kinds is non-empty
-    for kind in h.prediction_kinds:
+    for kind in hierarchy.prediction_kinds:
         probability = lead.very_late_probability if kind.kind == "very_late" else lead.late_probability
         if probability is None or probability < threshold:
             continue
@@ -399,7 +459,7 @@ def _predict(
         actions.append(
             _new_action(
                 origin="prediction",
-                hierarchy_id=h.id,
+                hierarchy_id=hierarchy.id,
                 step_id=kind.step_id,
                 action="activity",
                 document=kind.template,
@@ -409,7 +469,7 @@ def _predict(
                 business_purpose=None,
                 automated=False,
                 reason=f"{label} payment probability {probability * 100:.0f}% reaches the benchmark "
-                f"{h.prediction_benchmark}% for invoice {lead.invoice_id}",
+                f"{hierarchy.prediction_benchmark}% for invoice {lead.invoice_id}",
             )
         )
         return

@@ -16,8 +16,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from dunning.app.deps import stack_repositories
+from dunning.app.print_extract import extract_files
+from dunning.config_loader import load_config_dir
 from dunning_ops.local.demo_data import DEMO_AS_OF
 from dunning_ops.local.stack import ACCOUNT, REGION, LocalStack, project_root
+from dunning_ops.run_wait import wait_for_run
+from dunning_ops.target import Target
 
 
 def _say(msg: str) -> None:
@@ -32,13 +37,6 @@ def sent_emails() -> list[Any]:
 
 
 def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> int:
-    from dunning.app.print_extract import extract_files
-    from dunning.config_loader import load_config_dir
-    from dunning.store.blobs import Blobs
-    from dunning.store.contacts import ContactsRepository
-    from dunning_ops.cli.main import wait_for_run
-    from dunning_ops.cli.target import Target
-
     as_of = as_of or DEMO_AS_OF
     root = project_root()
     started = time.perf_counter()
@@ -52,8 +50,8 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
     try:
         target = Target.from_args(stack.endpoint, None, REGION)
         settings = target.settings
-        runs_blobs, letters = Blobs(settings.runs_bucket), Blobs(settings.letters_bucket)
-        contacts_repo = ContactsRepository(settings.contacts_table)
+        repositories = stack_repositories(settings)
+        runs_blobs, letters, contacts_repo = repositories.blobs, repositories.letters, repositories.contacts
 
         _say("[2/5] publishing infra/config")
         config = load_config_dir(root / "infra" / "config")
@@ -104,6 +102,9 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
         (out / "contacts.json").write_text(json.dumps([c.model_dump(mode="json") for c in contacts], indent=2,
                                                       ensure_ascii=False), encoding="utf-8")
         (out / "run-summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        from dunning_ops.local.console_demo import write_run_report  # the console's run report, as a file
+
+        report = write_run_report(settings, str(summary["run_id"]), out)
         (out / "rejected-events.json").write_text(json.dumps(rejected, indent=2, ensure_ascii=False),
                                                   encoding="utf-8")
         by_status: dict[str, int] = {}
@@ -122,6 +123,7 @@ def run_demo(out: Path, as_of: date | None = None, port: int | None = None) -> i
         if files:
             _say(f"print:    {extract.get('letters', 0)} letters in {len(files)} files -> {out}/print/")
         _say(f"summary:  {out}/run-summary.json, {out}/contacts.json; function logs in {out}/logs/")
+        _say(f"report:   {report} (the run report with its charts)")
         if dlq:
             _say(f"dead-letter queue: {dlq} event(s) failed repeatedly - see {out}/logs/functions.log")
         for c in failed:

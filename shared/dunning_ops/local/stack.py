@@ -15,10 +15,9 @@ import json
 import logging
 import os
 import socket
-import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -59,7 +58,8 @@ class LocalStack:
     runtime: InProcessRuntime
     pollers: Pollers
     _server: Any = None
-    env: dict[str, str] = field(default_factory=dict)
+    identity: Any = None  # the user pool made in moto's Cognito (dunning_ops.local.http_api.LocalIdentity)
+    http_api: Any = None  # the local HttpApi gateway, once start_http_api() ran
 
     # ------------------------------------------------------------------ start / stop
     @classmethod
@@ -71,8 +71,6 @@ class LocalStack:
         parameters: dict[str, str] | None = None,
         log_sink: TextIO | None = None,
         capture_stdout: bool = False,
-        extra_env: dict[str, str] | None = None,
-        poll: bool = True,
         progress: TextIO | None = None,
         ttl_clock_offset_days: float | None = None,
     ) -> LocalStack:
@@ -97,7 +95,7 @@ class LocalStack:
         default_user_config["core"]["reset_boto3_session"] = False
 
         _route_cloudformation_state_machines()
-        runtime = InProcessRuntime(base_env={**env, **(extra_env or {})}, log_sink=log_sink,
+        runtime = InProcessRuntime(base_env=env, log_sink=log_sink,
                                    capture_stdout=capture_stdout)
         install(runtime)
         say(f"starting moto on {endpoint}")
@@ -110,6 +108,10 @@ class LocalStack:
         say(f"translating {template_path.name} with aws-sam-translator")
         local = translate(template_path, CODE_BUCKET, params)
         runtime.register(local.functions)
+        from dunning_ops.local.http_api import provision_identity  # moto's CloudFormation has no Cognito
+
+        local.cloudformation, identity = provision_identity(local.cloudformation, endpoint, REGION, ACCOUNT,
+                                                            STACK_NAME)
 
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
         s3.create_bucket(Bucket=CODE_BUCKET)
@@ -150,13 +152,27 @@ class LocalStack:
         if ttl_clock_offset_days is not None:  # DynamoDB TTL, on a clock this many days ahead
             offset = ttl_clock_offset_days * 86400
             pollers.ttl_clock = lambda: time.time() + offset
-        if poll:
-            pollers.start()
+        pollers.start()
         say(f"stack ready: {len(resources)} resources, {len(local.functions)} functions running in-process")
-        return cls(endpoint, port, outputs, resources, local, runtime, pollers, server, env)
+        return cls(endpoint, port, outputs, resources, local, runtime, pollers, server, identity)
+
+    def start_http_api(self, port: int | None = None) -> str:
+        """Serve the template's HttpApi on ``port`` (default a free one), JWT authorizer enforced; its base URL."""
+        from dunning_ops.local.http_api import start_gateway
+
+        if self.http_api is None:
+            self.http_api = start_gateway(self, port)
+        return str(self.http_api.url)
+
+    @property
+    def api_url(self) -> str | None:
+        return str(self.http_api.url) if self.http_api is not None else None
 
     def stop(self) -> None:
         """Stop polling and the server, and forget every resource (moto's backends are per process)."""
+        if self.http_api is not None:
+            self.http_api.stop()
+            self.http_api = None
         self.pollers.stop()
         if self._server is not None:
             self._server.stop()
@@ -164,7 +180,7 @@ class LocalStack:
             from moto.backends import get_backend
 
             for name in ("cloudformation", "lambda", "sqs", "dynamodb", "dynamodbstreams", "s3", "stepfunctions",
-                         "ses", "sesv2", "iam", "logs", "events", "scheduler", "cloudwatch", "sns"):
+                         "ses", "sesv2", "iam", "logs", "events", "scheduler", "cloudwatch", "sns", "cognito-idp"):
                 try:
                     get_backend(name).reset()
                 except Exception:  # noqa: S112 - best effort: a backend moto does not have
@@ -293,14 +309,3 @@ def _mappings(local: LocalTemplate, resources: dict[str, str]) -> list[Mapping]:
             )
         )
     return out
-
-
-def main_up(port: int, wait: bool = True) -> None:  # pragma: no cover - interactive
-    stack = LocalStack.start(port=port, progress=sys.stderr)
-    print(json.dumps({"endpoint": stack.endpoint, **stack.outputs}, indent=2))
-    if wait:
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            stack.stop()

@@ -27,6 +27,7 @@ LOCAL_PARAMETERS = {
     "SenderIdentity": "collections@dunning.example",
     "PrintExtractWaitSeconds": "1",  # poll for rendered letters quickly on the local stack
     "PrintExtractPollSeconds": "20",
+    "ConsoleSecureCookies": "false",  # the local gateway is plain http: no Secure cookies
 }
 
 

@@ -27,6 +27,7 @@ from dunning.models.contacts import Contact
 from dunning.store.contacts import DEFAULT_RETENTION_DAYS, ContactsRepository, expires_at
 from dunning_ops.local.pollers import TTL_IDENTITY, matches_pattern
 from dunning_ops.local.translate import load_sam_template
+from tests.unit.core.fakes import FakeBlobs
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = json.loads((ROOT / "events" / "archive_contacts.json").read_text(encoding="utf-8"))
@@ -48,20 +49,17 @@ def user_delete(rec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class RecordingBlobs:
-    bucket = "runs"
+class RecordingBlobs(FakeBlobs):
+    """The runs bucket in memory, with every PUT recorded in order."""
 
     def __init__(self) -> None:
+        super().__init__("runs")
         self.puts: list[tuple[str, bytes]] = []
 
-    def put_bytes(self, key: str, body: bytes, content_type: str = "", metadata: dict[str, str] | None = None) -> None:
+    def put_bytes(self, key: str, body: bytes, content_type: str = "application/octet-stream",
+                  metadata: dict[str, str] | None = None) -> None:
         self.puts.append((key, body))
-
-    def keys(self, prefix: str) -> list[str]:
-        return [k for k, _ in self.puts if k.startswith(prefix)]
-
-    def get_bytes(self, key: str) -> bytes:
-        return dict(self.puts)[key]
+        super().put_bytes(key, body, content_type, metadata)
 
 
 # ---------------------------------------------------------------------------------------------- ttl on create
@@ -123,7 +121,7 @@ def test_a_batch_of_a_thousand_is_one_deterministic_object():
         batch = ArchiveBatch()
         for rec in records:
             batch.add(rec)
-        result = batch.write(blobs, records)  # type: ignore[arg-type]
+        result = batch.write(blobs, records)
         assert result.contacts == 1000 and result.key == blobs.puts[attempt][0]
     assert len(blobs.puts) == 2 and blobs.puts[0] == blobs.puts[1]
     expired = datetime.fromtimestamp(TTL_RECORD["dynamodb"]["ApproximateCreationDateTime"], UTC)
@@ -138,7 +136,7 @@ def test_records_that_are_not_ttl_deletions_are_not_written():
     batch = ArchiveBatch()
     batch.add(user_delete(TTL_RECORD))
     blobs = RecordingBlobs()
-    result = batch.write(blobs, [TTL_RECORD])  # type: ignore[arg-type]
+    result = batch.write(blobs, [TTL_RECORD])
     assert (result.contacts, result.ignored, result.key, blobs.puts) == (0, 1, None, [])
 
 
@@ -158,13 +156,13 @@ def test_reading_the_archive_keeps_one_line_per_contact_and_filters_by_account_a
         batch = ArchiveBatch()
         for rec in records:
             batch.add(rec)
-        batch.write(blobs, records)  # type: ignore[arg-type]
-    got = archived_contacts(blobs, "A-S-1")  # type: ignore[arg-type]
+        batch.write(blobs, records)
+    got = archived_contacts(blobs, "A-S-1")
     assert [c.contact_id for c in got] == [f"c-{n:024d}" for n in range(3)]
     created = got[0].created_at.date()
-    assert len(archived_contacts(blobs, "A-S-1", since=created)) == 3  # type: ignore[arg-type]
-    assert archived_contacts(blobs, "A-S-1", since=created + timedelta(days=1)) == []  # type: ignore[arg-type]
-    assert [c.contact_id for c in archived_contacts(blobs, "A-OTHER")] == ["c-other-account"]  # type: ignore[arg-type]
+    assert len(archived_contacts(blobs, "A-S-1", since=created)) == 3
+    assert archived_contacts(blobs, "A-S-1", since=created + timedelta(days=1)) == []
+    assert [c.contact_id for c in archived_contacts(blobs, "A-OTHER")] == ["c-other-account"]
 
 
 # ---------------------------------------------------------------------------------------------- the handler
@@ -216,7 +214,7 @@ def test_the_handler_reports_unreadable_records_and_writes_the_rest_once(handler
 
 
 def test_the_handler_fails_the_whole_batch_when_the_archive_cannot_be_written(handler_module):
-    from dunning.aws import StoreError
+    from dunning.errors import StoreError
 
     with pytest.raises(StoreError):  # no bucket: the stream delivers the batch again
         handler_module.handler({"Records": [ttl_record(1)]}, _context())

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dunning.contacts.create import ContactRejected, prepare_contact, prepare_contacts
+from dunning.contacts import ContactRejected, prepare_contact, prepare_contacts
 from dunning.models.config import Config
 from dunning.models.contacts import ActivityDetails, ContactDraft, EmailRecipient, contact_id_for
 

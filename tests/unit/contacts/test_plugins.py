@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from dunning.contacts import ContactRejected, prepare_contact
 from dunning.contacts.context import EventContext, InMemoryLookup, build_context
-from dunning.contacts.create import ContactRejected, prepare_contact
 from dunning.contacts.plugins import ENTRY_POINT_GROUP, FieldActivityRemark, PluginError, PluginRegistry
 from dunning.contacts.rules import evaluate_event
 from dunning.models.config import Config, ContactRule

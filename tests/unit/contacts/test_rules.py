@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from dunning.contacts import prepare_contact
 from dunning.contacts.context import InMemoryLookup, needs_for_event
-from dunning.contacts.create import prepare_contact
 from dunning.contacts.plugins import PluginRegistry
 from dunning.contacts.rules import drafts_for_event, evaluate_event
 from dunning.models.events import (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dunning.contacts.create import ContactRejected, prepare_contact, run_contact_drafts
+from dunning.contacts import ContactRejected, prepare_contact, run_contact_drafts
 from dunning.models.accounts import AccountView
 from dunning.models.contacts import ActivityDetails, Contact, ContactDraft, EmailRecipient
 from dunning.models.decisions import AccountDecision, PlannedAction

@@ -3,6 +3,7 @@ what the simulation predicts is exactly what the run creates, on any sequence of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -10,21 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dunning.app.ingest import facts_for_event
-from dunning.app.run import (
-    BatchInput,
-    Deps,
-    StartRunInput,
-    SummarizeInput,
-    create_contacts_batch,
-    evaluate_batch,
-    start_run,
-    summarize_run,
-)
+from dunning.app.assign import AssignDeps, start_run
+from dunning.app.create_contacts import CreateContactsDeps, create_contacts_batch
+from dunning.app.evaluate import EvaluateDeps, evaluate_batch
+from dunning.app.run_models import BatchInput, StartRunInput, SummarizeInput
 from dunning.app.simulation import simulated_contacts
+from dunning.app.summarize import RunSummary, SummarizeDeps, summarize_run
 from dunning.config_loader import load_config_dir
+from dunning.errors import RunAlreadyActive
 from dunning.models.events import PersonUpserted, parse_event
-from dunning.store.runs import RunAlreadyActive
+from dunning.store.ledger import facts_for_event
 from dunning_ops.local.demo_data import DEMO_AS_OF, build
 from tests.unit.core.fakes import FakeBlobs, FakeContacts, FakeLedger, FakeRuns
 
@@ -53,20 +49,47 @@ ITEMS, PERSONS = demo_ledger()
 ACCOUNTS = sorted(ITEMS)
 
 
-def deps_for(accounts) -> Deps:
-    return Deps(config=CONFIG, ledger=FakeLedger({a: ITEMS[a] for a in accounts}, PERSONS), contacts=FakeContacts(),
-                runs=FakeRuns(), blobs=FakeBlobs())  # type: ignore[arg-type]
+@dataclass
+class Stores:
+    """One set of in-memory stores, shared by every step of the run as the tables and bucket are."""
+
+    ledger: FakeLedger
+    contacts: FakeContacts
+    runs: FakeRuns
+    blobs: FakeBlobs
+
+    @property
+    def assign(self) -> AssignDeps:
+        return AssignDeps(config=CONFIG, ledger=self.ledger, runs=self.runs, blobs=self.blobs)
+
+    @property
+    def evaluate(self) -> EvaluateDeps:
+        return EvaluateDeps(config=CONFIG, runs=self.runs, blobs=self.blobs)
+
+    @property
+    def create_contacts(self) -> CreateContactsDeps:
+        return CreateContactsDeps(config=CONFIG, ledger=self.ledger, contacts=self.contacts, runs=self.runs,
+                                  blobs=self.blobs)
+
+    @property
+    def summarize(self) -> SummarizeDeps:
+        return SummarizeDeps(runs=self.runs, blobs=self.blobs)
 
 
-def run_day(deps: Deps, as_of: date, batch_size: int = 7) -> dict:
-    manifest = start_run(StartRunInput(as_of=as_of), deps, batch_size, segments=3)
-    for batch in manifest["batches"]:
-        payload = BatchInput(run_id=manifest["run_id"], as_of=as_of, manifest_prefix=manifest["manifest_prefix"],
+def deps_for(accounts) -> Stores:
+    return Stores(ledger=FakeLedger({a: ITEMS[a] for a in accounts}, PERSONS), contacts=FakeContacts(),
+                  runs=FakeRuns(), blobs=FakeBlobs())
+
+
+def run_day(deps: Stores, as_of: date, batch_size: int = 7) -> RunSummary:
+    manifest = start_run(StartRunInput(as_of=as_of), deps.assign, batch_size, segments=3)
+    for batch in manifest.batches:
+        payload = BatchInput(run_id=manifest.run_id, as_of=as_of, manifest_prefix=manifest.manifest_prefix,
                              batch=batch)
-        evaluated = evaluate_batch(payload, deps, 90)
-        create_contacts_batch(BatchInput.model_validate(evaluated), deps)
-    return summarize_run(SummarizeInput(run_id=manifest["run_id"], as_of=as_of,
-                                        batch_count=manifest["batch_count"]), deps)
+        evaluated = evaluate_batch(payload, deps.evaluate, 90)
+        create_contacts_batch(BatchInput.model_validate(evaluated.model_dump()), deps.create_contacts)
+    return summarize_run(SummarizeInput(run_id=manifest.run_id, as_of=as_of, batch_count=manifest.batch_count),
+                         deps.summarize)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,16 +108,16 @@ def test_the_simulation_predicts_exactly_the_contacts_the_run_creates(accounts, 
         # a day run twice creates nothing the first run did not; otherwise the prediction is exact
         assert created <= predicted
         assert predicted - created <= before
-        assert summary["contacts_created"] == len(created)
+        assert summary.contacts_created == len(created)
 
 
 def test_given_the_demo_ledger_when_a_day_is_run_twice_then_the_second_creates_nothing():
     deps = deps_for(ACCOUNTS)
     first = run_day(deps, DEMO_AS_OF)
     second = run_day(deps, DEMO_AS_OF)
-    assert first["contacts_created"] > 0
-    assert second["contacts_created"] == 0
-    assert second["acting_accounts"] == 0
+    assert first.contacts_created > 0
+    assert second.contacts_created == 0
+    assert second.acting_accounts == 0
 
 
 def test_batching_does_not_change_the_outcome():
@@ -106,9 +129,9 @@ def test_batching_does_not_change_the_outcome():
 
 def test_a_second_run_while_the_first_holds_the_lock_is_refused():
     deps = deps_for(ACCOUNTS)
-    start_run(StartRunInput(as_of=DEMO_AS_OF), deps, 10)
+    start_run(StartRunInput(as_of=DEMO_AS_OF), deps.assign, 10)
     with pytest.raises(RunAlreadyActive):
-        start_run(StartRunInput(as_of=DEMO_AS_OF), deps, 10)
+        start_run(StartRunInput(as_of=DEMO_AS_OF), deps.assign, 10)
 
 
 def test_the_scheduled_time_gives_the_as_of_date_in_the_schedule_time_zone():

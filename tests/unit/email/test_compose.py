@@ -219,6 +219,7 @@ def test_given_account_view_when_building_email_context_then_documented_names_wi
         "as_of",
         "as_of_text",
         "language",
+        "locale",
     }
     assert ctx["invoice"]["days_overdue"] == 29
     assert ctx["invoice"]["open_amount_text"] == "R$\xa01.000,00"

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,3 +167,6 @@ def words_with_boxes(pdf: bytes, page: int = 1) -> list[tuple[str, float, float,
     k = 25.4 / 72
     return [(w, float(x0) * k, float(y0) * k, float(x1) * k, float(y1) * k) for x0, y0, x1, y1, w in re.findall(
         r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', html)]
+
+
+REPO_CONFIG = Path(__file__).resolve().parents[3] / "infra" / "config"

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from dunning.app.letter_delivery import RECIPIENT_METADATA, recipient_metadata
 from dunning.app.print_extract import (
-    RECIPIENT_METADATA,
     ExtractDeps,
     ExtractOptions,
     PrintExtractInput,
@@ -26,7 +26,6 @@ from dunning.app.print_extract import (
     fetch_pdfs,
     plan_shards,
     print_extract_step,
-    recipient_metadata,
     run_print_extract,
     still_pending,
 )
@@ -151,7 +150,7 @@ def test_the_run_waits_while_its_letters_from_the_batch_results_are_pending(aws)
     create(aws, run_letters[:2], batch=0)
     create(aws, run_letters[2:], batch=1)
     render(aws, run_letters[0])
-    result = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF), aws, options())
+    result = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF), aws, options()).model_dump(mode="json")
     assert (result["ready"], result["pending_letters"], result["attempt"], result["shards"]) == (False, 2, 1, [])
     assert not aws.letters.keys("print/")
 
@@ -175,7 +174,8 @@ def test_polling_rechecks_only_the_pending_letters_until_they_are_rendered(aws):
                 render(aws, c)
                 return
 
-    result = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF), aws, options(poll_for=60), sleep=sleep)
+    result = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF), aws, options(poll_for=60),
+                                sleep=sleep).model_dump(mode="json")
     assert result["ready"] is True and result["pending_letters"] == 0 and result["letters"] == 3
     assert checked[:3] == [["c-000", "c-001", "c-002"], ["c-001", "c-002"], ["c-002"]]
 
@@ -185,7 +185,7 @@ def test_a_ready_run_plans_its_shards_in_the_runs_bucket_and_the_map_items_build
     create(aws, run_letters)
     for c in run_letters:
         render(aws, c)
-    result = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF), aws, options())
+    result = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF), aws, options()).model_dump(mode="json")
     assert result["ready"] is True and result["letters"] == 4 and result["max_concurrency"] == 4
     prefix = f"print/{AS_OF.isoformat()}/{RUN}/"
     assert result["prefix"] == prefix
@@ -199,7 +199,7 @@ def test_a_ready_run_plans_its_shards_in_the_runs_bucket_and_the_map_items_build
              for s in result["shards"]]
     assert sorted(aws.letters.keys(prefix)) == sorted(f"{prefix}{n}.{ext}" for n in ("en-000", "en-001", "ru-000")
                                                       for ext in ("pdf", "csv"))
-    assert [b["letters"] for b in built] == [2, 1, 1]
+    assert [b.letters for b in built] == [2, 1, 1]
     rows = manifest_rows(ExtractFile("m", aws.letters.get_bytes(f"{prefix}en-000.csv"), "text/csv"))
     assert [r["contact_id"] for r in rows] == ["c-000", "c-001"] and rows[0]["recipient_name"] == "Margaret O'Connor"
     assert len(PdfReader(io.BytesIO(aws.letters.get_bytes(f"{prefix}en-000.pdf"))).pages) == 2
@@ -209,10 +209,10 @@ def test_a_ready_run_plans_its_shards_in_the_runs_bucket_and_the_map_items_build
 
     # a retried shard writes the same files and marks nothing twice
     again = build_planned_shard(ShardInput(run_id=RUN, as_of=AS_OF, prefix=prefix, **result["shards"][0]), aws)
-    assert again["letters"] == 2
+    assert again.letters == 2
     assert [h["status"] for h in item(aws, "c-000")["history"]].count("printed") == 1
     # and the next extract finds nothing left to print
-    assert run_print_extract(aws, as_of=AS_OF, run_id=RUN)["letters"] == 0
+    assert run_print_extract(aws, as_of=AS_OF, run_id=RUN).letters == 0
 
 
 # ---------------------------------------------------------------------------------------------- the print queue
@@ -225,7 +225,8 @@ def test_letters_outside_the_run_come_from_the_print_queue_and_leave_it_when_pri
     render(aws, user_letter, queue=True)
     assert aws.contacts.print_queue_ids() == ["c-user"]
 
-    result = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF), aws, options(shard_size=10))
+    result = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF), aws,
+                                options(shard_size=10)).model_dump(mode="json")
     assert [aws.plans.get_json(s["key"]) for s in result["shards"]] == [["c-user", "c-run"]]
     build_planned_shard(ShardInput(run_id=RUN, as_of=AS_OF, prefix=result["prefix"], **result["shards"][0]), aws)
     assert "print_queue" not in item(aws, "c-user") and item(aws, "c-user")["status"] == "printed"
@@ -237,15 +238,16 @@ def test_after_the_last_attempt_the_rendered_letters_are_extracted_and_the_rest_
     run_letters = [letter("c-a"), letter("c-b")]
     create(aws, run_letters)
     render(aws, run_letters[0])
-    result = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF, attempt=2), aws, options())
+    result = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF, attempt=2), aws,
+                                options()).model_dump(mode="json")
     assert result["ready"] is True and result["pending_letters"] == 1 and result["letters"] == 1
     assert aws.contacts.print_queue_ids() == ["c-b"]
     build_planned_shard(ShardInput(run_id=RUN, as_of=AS_OF, prefix=result["prefix"], **result["shards"][0]), aws)
 
     # a queued letter still pending is not printed; once rendered, a manual extract takes it
-    assert run_print_extract(aws, as_of=AS_OF)["letters"] == 0
+    assert run_print_extract(aws, as_of=AS_OF).letters == 0
     render(aws, run_letters[1])
-    manual = run_print_extract(aws, as_of=AS_OF, now=T0, shard_size=1)
+    manual = run_print_extract(aws, as_of=AS_OF, now=T0, shard_size=1).model_dump(mode="json")
     assert manual["letters"] == 1 and manual["prefix"] == f"print/{AS_OF.isoformat()}/manual-20261116T050000/"
     assert manual["files"] == [f"{manual['prefix']}en-000.pdf", f"{manual['prefix']}en-000.csv"]
     assert item(aws, "c-b")["status"] == "printed" and aws.contacts.print_queue_ids() == []
@@ -259,7 +261,7 @@ def test_a_failed_run_queues_its_unprinted_letters_for_the_next_extract(aws):
     run_print_extract(aws, as_of=AS_OF, run_id=RUN)  # prints c-a and c-b
     render(aws, run_letters[2])
     result = print_extract_step(PrintExtractInput(run_id=RUN, as_of=AS_OF, action="requeue"), aws, options())
-    assert result == {"queued": 1}
+    assert result.model_dump() == {"queued": 1}
     assert aws.contacts.print_queue_ids() == ["c-c"]
 
 

@@ -11,9 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from dunning.app.archive import PREFIX, archived_contact, encode_lines
-from dunning.app.print_extract import ExtractDeps, build_shard
-from dunning.letters.extract import ExtractFile
-from dunning.letters.retrieve import (
+from dunning.app.letter_retrieval import (
     ContactNotFound,
     LetterUnavailable,
     RestoreNeeded,
@@ -23,6 +21,8 @@ from dunning.letters.retrieve import (
     letter_pdf,
     retrieved_key,
 )
+from dunning.app.print_extract import ExtractDeps, build_shard
+from dunning.letters.extract import ExtractFile
 from dunning.models.contacts import Contact
 from dunning.store import dynamo
 from dunning.store.contacts import contact_item
@@ -53,7 +53,8 @@ def printed(deps: ExtractDeps, rows: dict[str, int] = ROWS) -> dict[str, Any]:
     create(deps, letters)
     for c in letters:
         render(deps, c, rows[c.contact_id])
-    return build_shard(deps, contact_ids=list(rows), language="en", shard=0, prefix=PREFIX_PRINT, now=T0)
+    return build_shard(deps, contact_ids=list(rows), language="en", shard=0, prefix=PREFIX_PRINT,
+                       now=T0).model_dump(mode="json")
 
 
 def expire(deps: ExtractDeps, cid: str) -> None:

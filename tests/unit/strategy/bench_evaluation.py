@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    cd tests && ../.venv/bin/python -m unit.collections.bench_evaluation [accounts] [rounds]
+    cd tests && ../.venv/bin/python -m unit.strategy.bench_evaluation [accounts] [rounds]
 
 Builds synthetic accounts with 1-10 invoices over two hierarchies (three pools, pre-dunning, predictions,
 automation logs, exclusion thresholds) and times :func:`evaluate_account`, assignment included, on one

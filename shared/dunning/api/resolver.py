@@ -1,0 +1,109 @@
+"""The API resolver: routers under ``/api``, errors as JSON problems, the OpenAPI document at ``/openapi.json``.
+
+Errors never echo personal data: messages name ids (account, contact, run) at most.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
+
+from dunning.api.guard import guard
+from dunning.api.routers import accounts, activities, admin, auth, contacts, runs
+from dunning.app.activities import ActivityConflict
+from dunning.app.letter_retrieval import ContactNotFound, LetterUnavailable, RestoreNeeded
+from dunning.app.operations import InvalidRequest
+from dunning.app.queries import NotFound
+from dunning.auth import Forbidden, Unauthorized
+from dunning.observability import logger
+from dunning.store.identity import SignInFailed
+from dunning.store.pages import BadPageToken
+
+TITLE = "Dunning API"
+VERSION = "1.0.0"
+PREFIX = "/api"
+
+
+def _problem(status: int, message: str, **extra: Any) -> Response[Any]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+                    body=json.dumps({"message": message, **extra}))
+
+
+def build_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    for module in (runs, accounts, contacts, activities, admin, auth):
+        app.include_router(module.router, prefix=PREFIX)
+
+    @app.get("/openapi.json", include_in_schema=False, **{k: v for k, v in guard(None).items()
+                                                           if k == "middlewares"})
+    def openapi() -> Response[Any]:
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json(app))
+
+    @app.exception_handler(Unauthorized)
+    def unauthorized(exc: Unauthorized) -> Response[Any]:
+        return _problem(401, "Unauthorized")
+
+    @app.exception_handler(SignInFailed)
+    def sign_in_failed(exc: SignInFailed) -> Response[Any]:
+        return _problem(401, "sign-in refused: wrong user name or password")
+
+    @app.exception_handler(Forbidden)
+    def forbidden(exc: Forbidden) -> Response[Any]:
+        logger.info("forbidden", extra={"permission": exc.permission.value if exc.permission else "any group",
+                                        "route": app.current_event.path})
+        return _problem(403, str(exc))
+
+    @app.exception_handler(NotFound)
+    def not_found(exc: NotFound) -> Response[Any]:
+        return _problem(404, str(exc))
+
+    @app.exception_handler(ContactNotFound)
+    def contact_not_found(exc: ContactNotFound) -> Response[Any]:
+        return _problem(404, str(exc))
+
+    @app.exception_handler(LetterUnavailable)
+    def letter_unavailable(exc: LetterUnavailable) -> Response[Any]:
+        return _problem(404, str(exc))
+
+    @app.exception_handler(RestoreNeeded)
+    def restore_needed(exc: RestoreNeeded) -> Response[Any]:
+        return _problem(409, str(exc), restore="dunning letters url ID --restore")
+
+    @app.exception_handler(ActivityConflict)
+    def conflict(exc: ActivityConflict) -> Response[Any]:
+        return _problem(409, str(exc))
+
+    @app.exception_handler(BadPageToken)
+    def bad_token(exc: BadPageToken) -> Response[Any]:
+        return _problem(400, str(exc))
+
+    @app.exception_handler(InvalidRequest)
+    def invalid(exc: InvalidRequest) -> Response[Any]:
+        return _problem(422, str(exc))
+
+    return app
+
+
+def openapi_schema(app: APIGatewayHttpResolver) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(openapi_json(app))
+    return schema
+
+
+def openapi_json(app: APIGatewayHttpResolver) -> str:
+    return app.get_openapi_json_schema(
+        title=TITLE, version=VERSION, openapi_version="3.1.0",
+        summary="Collections runs, accounts, contacts, letters and collector activities",
+        description=("Every route needs a Cognito access or id token (Authorization: Bearer) of a user in one of "
+                     "the groups in its x-dunning-groups, except sign-in. Lists are paged: pass the previous "
+                     "page's next token as ?next=."),
+        servers=[Server(url="/")],
+        security_schemes={"cognito": HTTPBearer(bearerFormat="JWT", description="Cognito user pool token")},
+    )
+
+
+def document() -> str:
+    """The committed OpenAPI document (``infra/openapi.json``): stable formatting, trailing newline."""
+    return json.dumps(openapi_schema(build_app()), indent=2, sort_keys=False, ensure_ascii=False) + "\n"

@@ -1,0 +1,52 @@
+"""The API's operations, read from the generated OpenAPI document: what the security tests walk, so a new
+route is tested by being there."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from dunning.auth import Group
+
+ROOT = Path(__file__).resolve().parents[3]
+DOCUMENT = ROOT / "infra" / "openapi.json"
+
+
+def operations(doc: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    doc = doc or json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    out = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            out.append({"method": method.upper(), "path": path, "groups": op.get("x-dunning-groups"),
+                        "permission": op.get("x-dunning-permission"), "op": op,
+                        "id": f"{method.upper()} {path}"})
+    return out
+
+
+def sample_path(path: str) -> str:
+    """A concrete path for a templated one ({account_id} -> A-0001...)."""
+    samples = {"account_id": "A-0001", "contact_id": "c-000000000000000000000000", "run_id": "run-none"}
+    return re.sub(r"\{([^}]+)\}", lambda m: samples.get(m.group(1), "x"), path)
+
+
+def sample_body(op: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any] | None:
+    """A body that passes validation for the operation (so a 403 is the guard's, not the validator's)."""
+    ref = (((op.get("requestBody") or {}).get("content") or {}).get("application/json") or {}).get("schema", {})
+    name = ref.get("$ref", "").rsplit("/", 1)[-1]
+    bodies = {"StartRunRequest": {"as_of": "2026-11-16"},
+              "CompleteActivityRequest": {"outcome": "no_answer", "note": ""},
+              "ReassignActivityRequest": {"assignee": "agent-x"},
+              "ConfigDocument": {"config": {}},
+              "ContactRequest": {"contact_class": "CUSTSVC", "contact_type": "AUTOPAY_FORM", "person_id": "P-0001"},
+              "SignInRequest": {"username": "nobody@example.com", "password": "wrong-password"},
+              "RefreshRequest": {"refresh_token": "not-a-refresh-token"}}
+    if not name:
+        return None
+    assert name in bodies, f"add a sample body for {name}"
+    return bodies[name]
+
+
+def denied_groups(op: dict[str, Any]) -> list[str]:
+    return [g.value for g in Group if g.value not in (op["groups"] or [])]
