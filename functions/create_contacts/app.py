@@ -24,4 +24,5 @@ def handler(event: BatchInput, context: LambdaContext) -> dict[str, Any]:
     result = create_contacts_batch(event, create_contacts_deps(settings)).model_dump(mode="json")
     logger.info("contacts created", extra=result)
     metrics.add_metric(name="ContactsCreated", unit=MetricUnit.Count, value=result["contacts_created"])
+    metrics.add_metric(name="AccountsSetAside", unit=MetricUnit.Count, value=result["set_aside"])
     return result

@@ -90,9 +90,11 @@ class Assumptions:
     })
     default_latency_ms: float = 20
     # calls a function makes several at a time: their latency overlaps (the print-extract shard reads its PDFs
-    # with a pool of FETCH_WORKERS = 16, dunning.app.print_extract)
+    # with a pool of FETCH_WORKERS = 16, dunning.app.print_extract; Assign scans SCAN_SEGMENTS = 8 segments in
+    # threads, each writing its own manifests, dunning.app.assign)
     io_concurrency: Mapping[str, float] = field(default_factory=lambda: {
         "PrintExtractShardFunction/s3.GetObject": 16,
+        "AssignFunction/dynamodb.Scan": 8, "AssignFunction/s3.PutObject": 8,
     })
     lambda_overhead_ms: float = 2.0  # runtime + Powertools per invocation (billed, outside the handler CPU)
     express_child_memory_gb: float = 0.064  # Express executions are billed in 64 MB steps; a child holds one batch

@@ -3,7 +3,8 @@ millisecond and byte of the local run belongs to, and the per-unit :class:`dunni
 from that. The rules, by function (logical id):
 
 * AssignFunction: the Scan pages grow with the accounts -> ``account``; manifest PutObjects -> ``batch``;
-  the lock, the run record and the configuration reads -> ``run``. CPU -> ``account``.
+  the lock, the run record and the configuration reads -> ``run``. CPU of its pool tasks (the segments) ->
+  ``account``, of its handler thread -> ``run``.
 * EvaluateFunction: everything (manifest read, history write, decisions write) -> ``batch``; CPU -> ``account``.
 * CreateContactsFunction: DynamoDB on the contacts and ledger tables (persons, existing contacts, new
   contacts, collection state) -> ``acting``; decisions read, batch result, configuration -> ``batch``;
@@ -43,7 +44,14 @@ CPU_DRIVER = {"AssignFunction": "account", "EvaluateFunction": "account", "Creat
 
 
 STREAM_FUNCTIONS = ("RenderLetterFunction", "SendEmailFunction")
+POOL_SCALED = ("AssignFunction",)  # functions whose per-account work runs on pool threads
 STREAM_CONTAINERS = 40  # warm containers per stream function on AWS: 4 shards × ParallelizationFactor 10
+
+
+def cpu(i: Invocation) -> float:
+    """An invocation's CPU as on AWS: without connecting to the local endpoint once per call (moto's server
+    closes every connection; botocore on Lambda keeps them alive; see harness.Invocation)."""
+    return i.cpu_ms - i.connect_cpu_ms
 
 
 def _stream_cpu(rounds: Sequence[Any], fn: str, units_in_round: float) -> tuple[float, float]:
@@ -56,12 +64,12 @@ def _stream_cpu(rounds: Sequence[Any], fn: str, units_in_round: float) -> tuple[
         invs = sorted((i for i in r.invocations if i.function == fn), key=lambda i: i.started)
         if not invs:
             continue
-        total = sum(i.cpu_ms for i in invs)
+        total = sum(cpu(i) for i in invs)
         rest = invs[1:]
         rest_records = sum(i.records for i in rest)
-        per_record = sum(i.cpu_ms for i in rest) / rest_records if rest_records else invs[0].cpu_ms / max(
+        per_record = sum(cpu(i) for i in rest) / rest_records if rest_records else cpu(invs[0]) / max(
             1, invs[0].records)
-        first_extra = max(0.0, invs[0].cpu_ms - per_record * invs[0].records)
+        first_extra = max(0.0, cpu(invs[0]) - per_record * invs[0].records)
         warm.append(first_extra)
         per_unit.append((total - first_extra) / units_in_round)
     return (median(per_unit) if per_unit else 0.0), (median(warm) if warm else 0.0)
@@ -157,9 +165,17 @@ def profile(rounds: Sequence[Any], print_attempts: float, assumptions: Assumptio
             per_unit, warm = _stream_cpu(rounds, fn, counts[cpu_d] or 1.0)
             units[cpu_d].cpu_ms[fn] = per_unit
             units["run"].cpu_ms[fn] = warm * STREAM_CONTAINERS
+        elif fn in POOL_SCALED:
+            # the pool tasks (the Scan segments and their manifest PUTs) grow with the accounts; the handler
+            # thread's own CPU (import on the first call, configuration, run lock, run record) is once per run
+            pool = median([sum(max(0.0, i.pool_cpu_ms - i.connect_cpu_ms) for i in r.invocations
+                                if i.function == fn) for r in rounds])
+            total = median([sum(cpu(i) for i in r.invocations if i.function == fn) for r in rounds])
+            units[cpu_d].cpu_ms[fn] = pool / (counts[cpu_d] or 1.0)
+            units["run"].cpu_ms[fn] = max(0.0, total - pool)
         else:
-            cpu = median([sum(i.cpu_ms for i in r.invocations if i.function == fn) for r in rounds])
-            units[cpu_d].cpu_ms[fn] = cpu / (counts[cpu_d] or 1.0)
+            ms = median([sum(cpu(i) for i in r.invocations if i.function == fn) for r in rounds])
+            units[cpu_d].cpu_ms[fn] = ms / (counts[cpu_d] or 1.0)
         units[cpu_d].log_bytes += sum(i.log_bytes for i in invs) / (counts[cpu_d] or 1.0)
     # Step Functions: the parent execution's transitions (print-extract polling at the AWS attempt count), and
     # one Express child per batch on AWS (DISTRIBUTED map), lasting its evaluate + create-contacts time.

@@ -14,7 +14,7 @@ Usage::
     python -m tests.benchmarks.datagen 100000 --summary                # outcome mix only
 
 The same data feeds the in-process engine benchmark (:func:`Dataset.views`), the local stack (through
-the real events queue: :func:`Dataset.events`; collection state through ``LedgerRepository.put_states``, the
+the real events queue: :func:`Dataset.events`; collection state through ``DynamoLedgerRepository.put_states``, the
 path the run itself writes it with) and the ingest benchmark.
 """
 

@@ -153,6 +153,10 @@ class Invocation:
     pool_tasks: int = 0
     render_cpu_ms: float = 0.0  # of cpu_ms: build_letter_context + render_letter (the render itself)
     renders: int = 0
+    # of cpu_ms: opening a TCP connection per AWS call. moto's server (werkzeug) closes every connection after
+    # its response, so each call connects again; on AWS botocore keeps its connections alive, so the cost model
+    # uses cpu_ms - connect_cpu_ms
+    connect_cpu_ms: float = 0.0
 
 
 @dataclass
@@ -179,6 +183,7 @@ class _Invoking:
     pool_tasks: int = 0
     render_cpu_s: float = 0.0  # of which: rendering letters (context + template + layout + PDF)
     renders: int = 0
+    connect_cpu_s: float = 0.0  # of which: opening TCP connections to the local endpoint (see Invocation)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -412,7 +417,7 @@ class AwsCallCounter:
                 counter.invocations.append(Invocation(
                     logical, (time.perf_counter() - wall0) * 1000, (cpu_s + pool_s) * 1000, records,
                     errored, len(raw), len(payload), len(logs.encode()) + logged, wall0, pool_s * 1000, tasks,
-                    inv.render_cpu_s * 1000, inv.renders))
+                    inv.render_cpu_s * 1000, inv.renders, inv.connect_cpu_s * 1000))
             return payload, errored, logs
 
         runtime.invoke = invoke
@@ -434,7 +439,7 @@ class AwsCallCounter:
         _counters.append(self)
         botocore.client.BaseClient._make_api_call = _patched_make_api_call
         ThreadPoolExecutor.submit = _timed_submit  # type: ignore[method-assign]
-        self._saved_render = _time_renders()
+        self._saved_render = _time_renders() + _time_connects()
         botocore.client.ClientCreator.create_client = _counting_create_client  # type: ignore[method-assign]
         _register_existing_clients()
         return self
@@ -524,6 +529,26 @@ def _time_renders() -> list[tuple[Any, str, Any]]:
         saved.append((module, name, original))
         setattr(module, name, timed)
     return saved
+
+
+def _time_connects() -> list[tuple[Any, str, Any]]:
+    """Time the TCP connection setup of botocore's HTTP connections inside invocations."""
+    import urllib3.connection
+
+    original = urllib3.connection.HTTPConnection.connect
+
+    def connect(self: Any) -> Any:
+        inv = _current.get()
+        t0 = time.thread_time()
+        try:
+            return original(self)
+        finally:
+            if inv is not None:
+                with inv.lock:
+                    inv.connect_cpu_s += time.thread_time() - t0
+
+    urllib3.connection.HTTPConnection.connect = connect  # type: ignore[method-assign]
+    return [(urllib3.connection.HTTPConnection, "connect", original)]
 
 
 def _register_existing_clients() -> None:

@@ -92,7 +92,9 @@ class StepTimes:
     history_raw_entry_bytes: float = 0.0  # the same decisions as plain JSON (before compression)
     snapshot_stored_bytes: float = 0.0  # a contact's creation snapshot as stored (compressed), mean
     snapshot_raw_bytes: float = 0.0  # ... and as plain JSON
+    manifest_zlib_ratio: float = 0.0  # a manifest's size compressed (zlib level 6) ÷ as written
     evaluate_peak_bytes: int = 0  # peak traced memory of one evaluate_batch (the first batch, after the timing)
+    breakdown_us: dict[str, float] = field(default_factory=dict)  # evaluate_batch's phases, µs per account
     run_output_bytes: int = 0
 
 
@@ -135,6 +137,8 @@ def run_steps(data: Dataset, batch_size: int = 1000, items: list[dict[str, Any]]
             out.calls["create_contacts"].update(fake.calls)
             out.acting_per_batch.append(created["acting_accounts"])
             out.acting += created["acting_accounts"]
+        out.breakdown_us = evaluate_breakdown(next(v for (_, k), v in objects_of(fake) if "/batch-" in k),
+                                              d.evaluate.config, data.as_of)
         import tracemalloc
 
         first = BatchInput(run_id=run["run_id"], as_of=run["as_of"], manifest_prefix=run["manifest_prefix"],
@@ -145,6 +149,8 @@ def run_steps(data: Dataset, batch_size: int = 1000, items: list[dict[str, Any]]
         tracemalloc.stop()
         objects = fake.s3.objects
         out.manifest_bytes = max(len(v) for (_, k), v in objects.items() if "/batch-" in k)
+        biggest = max((v for (_, k), v in objects.items() if "/batch-" in k), key=len)
+        out.manifest_zlib_ratio = len(zlib.compress(biggest, 6)) / max(1, len(biggest))
         out.decisions_bytes = max((len(v) for (_, k), v in objects.items() if "/decisions-" in k), default=0)
         hist = [i for i in fake.dynamodb.table(s.runs_table).values() if i["pk"]["S"].startswith("HIST#")]
         if hist:
@@ -161,6 +167,42 @@ def run_steps(data: Dataset, batch_size: int = 1000, items: list[dict[str, Any]]
             out.snapshot_stored_bytes = sum(len(b) for b in snaps) / len(snaps)
             out.snapshot_raw_bytes = sum(len(zlib.decompress(b)) for b in snaps) / len(snaps)
     return out
+
+
+def objects_of(fake: FakeAws) -> list[tuple[tuple[str, str], bytes]]:
+    return sorted(fake.s3.objects.items())
+
+
+def evaluate_breakdown(manifest: bytes, config: Any, as_of: Any) -> dict[str, float]:
+    """Where ``evaluate_batch``'s CPU goes, per account of one manifest batch: the same steps it runs, timed one
+    by one (process time): JSON, the account views (pydantic validation of each stored item + the view fold),
+    assignment, evaluation, history entries, the decisions' JSON."""
+    from dunning.app.evaluate import history_entry
+    from dunning.store.ledger import items_to_view
+    from dunning.strategy.assignment import assign
+    from dunning.strategy.evaluation import evaluate_account
+
+    out: dict[str, float] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        t = time.process_time()
+        result = fn()
+        out[name] = time.process_time() - t
+        return result
+
+    rows = timed("manifest JSON", lambda: json.loads(manifest))
+    views = timed("account views (validation + fold)", lambda: [items_to_view(r["account_id"], r["items"])
+                                                                for r in rows])
+    views = [v for v in views if v.open_balance > 0]
+    assigned = timed("assignment", lambda: [assign(v, config) for v in views])
+    decided = timed("evaluate_account", lambda: [evaluate_account(v, config, as_of, a)
+                                                 for v, a in zip(views, assigned, strict=True)])
+    timed("history entries", lambda: [history_entry(d) for d in decided])
+    timed("decisions JSON", lambda: json.dumps([{"view": v.model_dump(mode="json"), "decision":
+                                                 d.model_dump(mode="json")} for v, d in
+                                                zip(views, decided, strict=True) if d.actions]))
+    n = max(1, len(rows))
+    return {k: v * 1e6 / n for k, v in out.items()}
 
 
 # ---------------------------------------------------------------------------------------------- ingest

@@ -3,7 +3,7 @@
 One round: a fresh stack with ``infra/config`` published; the ledger loaded by invoking the ingest function
 with SQS-shaped batches of 100 records (the mapping's ``BatchSize``: exactly what the SQS poller does, without
 the queue, whose moto implementation takes seconds per receive at this size); the prior runs' collection
-state written with ``LedgerRepository.put_states`` (the path ``create_contacts`` writes it with); then the
+state written with ``DynamoLedgerRepository.put_states`` (the path ``create_contacts`` writes it with); then the
 state machine is started and waited for, and the streams drained (letters, emails, print extract).
 """
 
@@ -113,9 +113,9 @@ def load_ledger(stack: Any, data: Dataset) -> int:
         out = json.loads(resp["Payload"].read() or b"null")
         assert not resp.get("FunctionError"), out
         assert not out.get("batchItemFailures"), out
-    from dunning.store.ledger import LedgerRepository
+    from dunning.store.ledger import DynamoLedgerRepository
 
-    LedgerRepository(stack.outputs["LedgerTableName"]).put_states(data.states())
+    DynamoLedgerRepository(stack.outputs["LedgerTableName"]).put_states(data.states())
     return len(events)
 
 

@@ -20,7 +20,7 @@ ITEMS = {
     6: "Cold start (handler import)",
     7: "Ingest",
     8: "Local stack wall time",
-    9: "Scale on paper: 1M accounts on AWS",
+    9: "Scale on paper: 1M and 10M accounts on AWS",
     11: "HTTP API latency (warm, in-process)",
     12: "Console page weight",
 }
@@ -88,7 +88,8 @@ class Report:
             "",
             "How to read: **PASS/MISS** compare the measured figure with the issue's target (targets are never "
             "lowered; a MISS names what bounds it and what it would take, see each section and *Optimization "
-            "needed* at the end). **INFO** rows are context. Benchmarks fail only on real breakage.",
+            "needed* at the end). **INFO** rows are context. Every figure's method is in its section. A MISS makes "
+            "`make bench` exit non-zero once this report is written (a `BENCH_QUICK=1` run only reports).",
             "",
             "## Summary",
             "",

@@ -95,6 +95,13 @@ def test_engine_throughput(report, sizes, inproc_steps):
         "the in-memory fake (`fakeaws.py`, whose Scan honours `Segment`/`TotalSegments` as DynamoDB does: each "
         "partition key in one segment).",
         "",
+        "Where a batch's CPU goes (one manifest batch of the same run, each step timed alone, µs per account; "
+        "the engine's own share is the `evaluate_account` line):",
+        "",
+        *md_table(["Step of `evaluate_batch`", "µs per account", "share"],
+                  [[k, f"{v:,.1f}", f"{v / sum(inproc_steps[-1].breakdown_us.values()):.0%}"]
+                   for k, v in inproc_steps[-1].breakdown_us.items()]),
+        "",
         f"Assign (`start_run`: the parallel Scan in {inproc_steps[0].calls['assign'].get('dynamodb.Scan', 0)} "
         f"pages over 8 segments, manifests written): median **{assign_ms:.3f} ms CPU per account** (target ≤ "
         f"{ASSIGN_TARGET_MS} ms), whole process; calls per round: "

@@ -58,7 +58,8 @@ def test_aws_calls_per_account(report, local_rounds):
         invs = [i for i in rnd.invocations if i.function == fn]
         records = [i.records for i in invs if i.records]
         inv_rows.append([fn.removesuffix("Function"), n, f"{median([i.wall_ms for i in invs]):,.0f}",
-                         f"{sum(i.cpu_ms for i in invs):,.0f}", f"{median(records):.0f}" if records else "—",
+                         f"{sum(i.cpu_ms for i in invs):,.0f}", f"{sum(i.pool_cpu_ms for i in invs):,.0f}",
+                         f"{sum(i.connect_cpu_ms for i in invs):,.0f}", f"{median(records):.0f}" if records else "—",
                          f"{max(i.in_bytes for i in invs):,}", f"{max(i.out_bytes for i in invs):,}"])
     letter_breakdown = defaultdict(int)
     for c in rnd.calls:
@@ -71,7 +72,7 @@ def test_aws_calls_per_account(report, local_rounds):
         "on the local stack: the real `template.yaml` deployed into moto, the real handlers in-process. The ledger "
         f"({rnd.events:,} events) was loaded by invoking the ingest function with SQS-shaped batches of 100 (the "
         "mapping's BatchSize), i.e. the SQS poller's job without the queue (moto's SQS takes seconds per receive "
-        "at 17k messages); the collection state of earlier runs was written with `LedgerRepository.put_states`. "
+        "at 17k messages); the collection state of earlier runs was written with `DynamoLedgerRepository.put_states`. "
         "Ingest through the real queue is measured in item 7.",
         "",
         "**Counting.** `botocore.client.BaseClient._make_api_call` is wrapped in the benchmark process; a call "
@@ -135,7 +136,8 @@ def test_aws_calls_per_account(report, local_rounds):
         "Invocations (wall time on the local stack includes moto; CPU is the handler thread's plus its pool "
         "tasks'):",
         "",
-        *md_table(["Function", "Invocations", "Median wall ms", "Total CPU ms", "Records / invocation",
+        *md_table(["Function", "Invocations", "Median wall ms", "Total CPU ms", "of which on pool threads",
+                   "of which reconnecting to moto", "Records / invocation",
                    "Max payload in B", "Max payload out B"], inv_rows),
     ])
     report.measured["calls"] = {k: v for k, v in u.items() if k != "counts"} | {"counts": counts}

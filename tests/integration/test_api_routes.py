@@ -192,6 +192,18 @@ def test_the_sample_event_invokes_the_api_function(api):
     assert json.loads(resp["Payload"].read())["statusCode"] == 401
 
 
+
+def test_the_console_sample_event_renders_the_sign_in_page_with_its_security_headers(api):
+    payload = json.loads((ROOT / "events" / "console.json").read_text())
+    resp = api.stack.client("lambda").invoke(FunctionName=api.stack.function_name("ConsoleFunction"),
+                                             Payload=json.dumps(payload).encode())
+    out = json.loads(resp["Payload"].read())
+    assert "FunctionError" not in resp and out["statusCode"] == 200, out
+    headers = {k.lower(): v for k, v in out["headers"].items()}
+    assert headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert 'type="password"' in out["body"]
+
 def personal_values() -> set[str]:
     """Names, emails, phones and address lines in the demo events (what must never reach a log line)."""
     values: set[str] = set()

@@ -14,7 +14,7 @@ import pytest
 
 from dunning.app.archive import PREFIX, decode_lines, is_ttl_deletion
 from dunning.models.contacts import Contact
-from dunning.store.blobs import Blobs
+from dunning.store.blobs import S3Blobs
 from dunning_ops.cli.main import main as cli
 from dunning_ops.local.demo_data import DEMO_AS_OF
 from tests.support.local import contacts, run
@@ -51,7 +51,7 @@ def expired(stack):
     stack.drain()
     deleted = stack.expire_ttl(time.time() + 91 * DAY, ["ContactsTable"])
     stack.drain()
-    blobs = Blobs(stack.outputs["RunsBucketName"])
+    blobs = S3Blobs(stack.outputs["RunsBucketName"])
     keys = blobs.keys(PREFIX)
     return SimpleNamespace(before=before, account=account, user_deleted=user_deleted, not_yet=not_yet,
                            deleted=deleted["ContactsTable"], keys=keys, blobs=blobs,

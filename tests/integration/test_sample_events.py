@@ -83,11 +83,11 @@ def test_stream_samples_are_processed_without_batch_failures(stack, logical_id, 
 
 def test_archive_sample_writes_the_expired_contacts_to_one_archive_object(stack):
     from dunning.app.archive import PREFIX, decode_lines
-    from dunning.store.blobs import Blobs
+    from dunning.store.blobs import S3Blobs
 
     event = sample("archive_contacts.json")
     assert invoke(stack, "ArchiveContactsFunction", event) == {"batchItemFailures": []}
-    blobs = Blobs(stack.outputs["RunsBucketName"])
+    blobs = S3Blobs(stack.outputs["RunsBucketName"])
     first, last = (event["Records"][i]["dynamodb"]["SequenceNumber"] for i in (0, -1))
     assert blobs.keys(PREFIX) == [f"{PREFIX}2026/11/16/{first}-{last}.jsonl.gz"]
     lines = decode_lines(blobs.get_bytes(blobs.keys(PREFIX)[0]))

@@ -10,8 +10,8 @@ from itertools import pairwise
 import pytest
 
 from dunning.app.simulation import simulated_contacts
-from dunning.store.blobs import Blobs
-from dunning.store.ledger import LedgerRepository
+from dunning.store.blobs import S3Blobs
+from dunning.store.ledger import DynamoLedgerRepository
 from dunning_ops.cli.main import main as cli
 from dunning_ops.local.demo_data import DEMO_AS_OF
 from tests.support.local import bucket_keys, contacts, run, table_items
@@ -76,8 +76,8 @@ def test_a_manual_assignment_overrides_the_pools_until_cleared(stack, capsys):
 
 
 def test_sixty_daily_runs_match_the_simulation_every_day_and_history_records_them(stack, capsys):
-    config = Blobs(stack.outputs["RunsBucketName"]).config()
-    ledger = LedgerRepository(stack.outputs["LedgerTableName"])
+    config = S3Blobs(stack.outputs["RunsBucketName"]).config()
+    ledger = DynamoLedgerRepository(stack.outputs["LedgerTableName"])
     start = DEMO_AS_OF - timedelta(days=20)
     mismatches, days_acting = [], 0
     for day in range(60):

@@ -49,7 +49,7 @@ def test_given_ses_rejects_an_email_for_good_then_the_contact_fails_with_the_rea
         operations_run):
     email = contact(operations_run, "ops-mail-1")
     assert email["status"] == "failed"
-    assert email["reason"] == "SES rejected the email: MessageRejected"
+    assert email["reason"] == "SES rejected the email (MessageRejected): Email address is not verified: <recipient>"
     fallbacks = [c for c in operations_run["email"]["contacts"] if email["contact_id"] in c.get("reason", "")
                  and c["action"] == "letter"]
     assert len(fallbacks) == 1, fallbacks
@@ -60,7 +60,8 @@ def test_given_ses_rejects_an_email_for_good_then_the_contact_fails_with_the_rea
 
 def test_given_ses_rejects_an_email_and_the_type_names_no_fallback_then_no_letter_goes(operations_run):
     email = contact(operations_run, "ops-mail-2")
-    assert email["status"] == "failed" and email["reason"] == "SES rejected the email: MessageRejected"
+    assert email["status"] == "failed"
+    assert email["reason"] == "SES rejected the email (MessageRejected): Email address is not verified: <recipient>"
     assert not [c for c in operations_run["email"]["contacts"] if email["contact_id"] in c.get("reason", "")
                 and c["contact_id"] != email["contact_id"]]
 

@@ -73,9 +73,9 @@ def api() -> dict[str, Any]:
         # letters: one with its own PDF; one whose own PDF has gone (cut out of its print file); one online-only
         printed = [x for x in contacts["items"] if x["action"] == "letter" and x["status"] == "printed"]
         c.call(collector, "GET", f"/api/letters/{printed[0]['contact_id']}/url")
-        from dunning.store.contacts import ContactsRepository
+        from dunning.store.contacts import DynamoContactsRepository
 
-        gone = ContactsRepository(h.stack.outputs["ContactsTableName"]).get(printed[1]["contact_id"])
+        gone = DynamoContactsRepository(h.stack.outputs["ContactsTableName"]).get(printed[1]["contact_id"])
         assert gone is not None and gone.s3_key and gone.print_file
         h.stack.client("s3").delete_object(Bucket=h.stack.outputs["LettersBucketName"], Key=gone.s3_key)
         c.call(collector, "GET", f"/api/letters/{gone.contact_id}/url")

@@ -52,9 +52,9 @@ def console() -> dict[str, Any]:
         get(sup, f"/console/runs/{run_id}")
         get(sup, "/console/rejected")
         get(sup, "/static/console.css")
-        from dunning.store.contacts import ContactsRepository
+        from dunning.store.contacts import DynamoContactsRepository
 
-        contacts = ContactsRepository(h.stack.outputs["ContactsTableName"])
+        contacts = DynamoContactsRepository(h.stack.outputs["ContactsTableName"])
         printed = sorted((c for c in contacts.all() if c.action == "letter" and c.status == "printed"),
                          key=lambda c: c.contact_id)
         account = printed[0].account_id or ""

@@ -193,17 +193,18 @@ def _manifest_rows(data: bytes) -> list[str]:
 def snapshot(stack: LocalStack) -> dict[str, Any]:
     """Everything the system produced, read from its outputs, normalised for comparison."""
     from dunning.store import dynamo
-    from dunning.store.blobs import Blobs
-    from dunning.store.contacts import ContactsRepository
+    from dunning.store.blobs import S3Blobs
+    from dunning.store.contacts import DynamoContactsRepository
     from dunning_ops.local.demo import sent_emails
 
     ledger = sorted(
         ([i["pk"], i["sk"], "" if i["sk"] == "STATE" else i.get("v", ""), i.get("data", "")]
-         for i in dynamo.scan(stack.outputs["LedgerTableName"])), key=lambda r: (r[0], r[1]))
+         for i in dynamo.scan(stack.outputs["LedgerTableName"])
+         if i["pk"] != "HELD"), key=lambda r: (r[0], r[1]))  # held-ness depends on arrival order, not facts
     contacts = sorted((contact_view(c.model_dump(mode="json"))
-                       for c in ContactsRepository(stack.outputs["ContactsTableName"]).all()),
+                       for c in DynamoContactsRepository(stack.outputs["ContactsTableName"]).all()),
                       key=lambda c: c["contact_id"])
-    letters_blobs = Blobs(stack.outputs["LettersBucketName"])
+    letters_blobs = S3Blobs(stack.outputs["LettersBucketName"])
     letters = {}
     for key in sorted(letters_blobs.keys("")):
         body = letters_blobs.get_bytes(key)
@@ -215,7 +216,7 @@ def snapshot(stack: LocalStack) -> dict[str, Any]:
     versions = stack.client("s3").list_object_versions(Bucket=stack.outputs["LettersBucketName"])
     letter_versions = len(versions.get("Versions", []))
     emails = sorted((email_view(m.raw_data) for m in sent_emails()), key=lambda e: (e["message_id"], e["to"]))
-    rejected = Blobs(stack.outputs["RunsBucketName"]).rejected()
+    rejected = S3Blobs(stack.outputs["RunsBucketName"]).rejected()
     return {"ledger": ledger, "contacts": contacts, "letters": letters, "letter_object_versions": letter_versions,
             "emails": emails,
             "rejected": sorted(({"reason": r["reason"], "body": r["body"]} for r in rejected),

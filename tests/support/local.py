@@ -67,9 +67,9 @@ def run(stack: LocalStack, as_of: date, name: str | None = None, timeout: float 
 
 
 def contacts(stack: LocalStack) -> list[dict[str, Any]]:
-    from dunning.store.contacts import ContactsRepository
+    from dunning.store.contacts import DynamoContactsRepository
 
-    return [c.model_dump(mode="json") for c in ContactsRepository(stack.outputs["ContactsTableName"]).all()]
+    return [c.model_dump(mode="json") for c in DynamoContactsRepository(stack.outputs["ContactsTableName"]).all()]
 
 
 def table_items(stack: LocalStack, logical_table: str) -> list[dict[str, Any]]:
@@ -79,6 +79,6 @@ def table_items(stack: LocalStack, logical_table: str) -> list[dict[str, Any]]:
 
 
 def bucket_keys(stack: LocalStack, output: str, prefix: str = "") -> list[str]:
-    from dunning.store.blobs import Blobs
+    from dunning.store.blobs import S3Blobs
 
-    return Blobs(stack.outputs[output]).keys(prefix)
+    return S3Blobs(stack.outputs[output]).keys(prefix)

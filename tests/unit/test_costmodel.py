@@ -80,15 +80,42 @@ def test_ses_is_listed_apart_and_excluded_from_the_total():
     assert est.total == pytest.approx(sum(x.usd for x in est.lines if not x.excluded))
 
 
-def test_naive_design_pays_an_execution_and_a_query_per_account():
+def test_naive_design_runs_standard_children_and_stores_nothing_compressed():
     a = Assumptions()
-    naive = estimate(naive_profile(profile(), a), 1_000_000, 0.1)
-    ours = estimate(profile(), 1_000_000, 0.1)
-    assert line(naive, "Step Functions Standard").quantity == pytest.approx(10 + 1_000_000 * 3)
+    prof = profile()
+    prof.extra.update({"history_raw_bytes_per_decision": 280.0, "history_stored_bytes_per_decision": 20.0,
+                       "snapshot_raw_bytes": 2048.0, "snapshot_stored_bytes": 1024.0})
+    naive = estimate(naive_profile(prof, a), 1_000_000, 0.1)
+    ours = estimate(prof, 1_000_000, 0.1)
+    # a Standard child per batch instead of an Express one
+    standard = line(naive, "Step Functions Standard").quantity
+    assert standard == pytest.approx(10 + 1000 * a.naive_child_transitions_per_batch)
     assert line(naive, "Step Functions Express requests").quantity == 0
-    assert line(naive, "Lambda requests").quantity > 2_000_000
-    assert line(naive, "DynamoDB reads").quantity == pytest.approx(1_000_000 * (0.4 + 0.5))
-    assert naive.total > 10 * ours.total
+    # the same per-batch Lambdas
+    assert line(naive, "Lambda requests").quantity == pytest.approx(line(ours, "Lambda requests").quantity)
+    # plain JSON history: 280 KB instead of 20 KB per batch -> 273 more WRU per batch; snapshots: 1 KB more,
+    # written twice, per contact (0.8 letters + 0.2 emails per acting account)
+    extra = 1000 * (274 - 20) + 100_000 * 1.0 * a.naive_snapshot_writes * 1.0
+    assert line(naive, "DynamoDB writes").quantity == pytest.approx(line(ours, "DynamoDB writes").quantity + extra)
+    assert naive.total > ours.total
+
+
+def test_one_instance_runs_the_measured_cpu_on_two_vcpus_and_pays_the_same_stores():
+    from dunning_ops.costmodel import always_on_usd, instance_estimate
+
+    a = Assumptions()
+    box = instance_estimate(profile(), 1_000_000, 0.1)
+    cpu_s = (1_000_000 * 0.1 + 80_000 * 20) * a.arm_cpu_factor / 1000
+    assert box.cpu_s == pytest.approx(cpu_s)
+    assert box.wall_s == pytest.approx(a.instance_start_s + max(cpu_s / a.instance_vcpus, box.io_s))
+    ours = estimate(profile(), 1_000_000, 0.1)
+    assert line(box.estimate, "DynamoDB writes").usd == pytest.approx(line(ours, "DynamoDB writes").usd)
+    assert not [x for x in box.estimate.lines if x.item.startswith(("Lambda", "Step Functions", "X-Ray"))]
+    hours = box.wall_s / 3600
+    assert line(box.estimate, "EC2 t4g.medium").usd == pytest.approx(hours * Prices().ec2_t4g_medium_hour)
+    surplus = cpu_s / 3600 - a.instance_baseline_share * a.instance_vcpus * hours
+    assert line(box.estimate, "EC2 T4g unlimited").quantity == pytest.approx(max(0.0, surplus))
+    assert always_on_usd(box) > 24 * Prices().ec2_t4g_medium_hour
 
 
 def test_profile_round_trips_through_json():

@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from dunning.concurrency import map_in_context
 from dunning.models.contacts import Contact
 from dunning.store.blobs import BlobStore
 from dunning.store.dynamo import from_av
@@ -154,7 +155,7 @@ def archived_contacts(blobs: BlobStore, account_id: str, since: date | None = No
 
     found: dict[str, Contact] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for lines in pool.map(read, sorted(keys)):
+        for lines in map_in_context(pool, read, sorted(keys)):  # the caller's context on each thread
             for line in lines:
                 contact = Contact.model_validate(line)
                 if since is None or contact.created_at.astimezone(UTC).date() >= since:

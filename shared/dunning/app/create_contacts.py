@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from dunning.app.run_models import BatchInput, decisions_key
-from dunning.contacts import prepare_contact, run_contact_drafts
+from dunning.app.run_models import ActionNotSent, BatchInput, SetAsideAccount, decisions_key
+from dunning.contacts import ContactRejected, plan_run_contacts, prepare_contact
 from dunning.models.accounts import AccountView
 from dunning.models.config import Config
 from dunning.models.contacts import Contact, pack_snapshot
@@ -50,6 +51,24 @@ class BatchResult(BaseModel):
     by_step: dict[str, dict[str, int]] = Field(default_factory=dict)
     evaluate_ms: float | None = None
     contacts_ms: float | None = None
+    # accounts set aside (no contact, state untouched) and actions that made no contact: counted here, listed with
+    # their reasons only in the stored batch result (``runs show``), never in the state machine's payload
+    set_aside: int = 0
+    not_sent: int = 0
+
+
+@dataclass
+class RunContacts:
+    """What a batch's acting decisions become: the contacts to create, the accounts set aside (with the reason
+    none of their contacts can be made) and the actions that make no contact."""
+
+    contacts: list[Contact]
+    set_aside: list[SetAsideAccount]
+    not_sent: list[ActionNotSent]
+
+    @property
+    def set_aside_ids(self) -> set[str]:
+        return {s.account_id for s in self.set_aside}
 
 
 def create_contacts_batch(payload: BatchInput, deps: CreateContactsDeps, now: datetime | None = None) -> BatchResult:
@@ -58,11 +77,13 @@ def create_contacts_batch(payload: BatchInput, deps: CreateContactsDeps, now: da
     rows = deps.blobs.get_json(payload.decisions_key or decisions_key(payload.manifest_prefix, payload.batch))
     acting = [(AccountView.model_validate(r["view"]), AccountDecision.model_validate(r["decision"])) for r in rows]
     persons = deps.ledger.persons(persons_needed(acting)) if acting else {}
-    contacts = _for_print_run(build_run_contacts(acting, deps.config, persons, payload.run_id, now), deps.config,
-                              payload.run_id)
+    planned = build_run_contacts(acting, deps.config, persons, payload.run_id, now)
+    contacts = _for_print_run(planned.contacts, deps.config, payload.run_id)
     letter_ids = [c.contact_id for c in contacts if c.print_run == payload.run_id]
     created = deps.contacts.create_new(contacts)
-    states = {v.account_id: s for v, d in acting if (s := next_state(v.state, d, payload.as_of)) != v.state}
+    aside = planned.set_aside_ids  # their state stays as it was: the next run takes them again
+    states = {v.account_id: s for v, d in acting
+              if v.account_id not in aside and (s := next_state(v.state, d, payload.as_of)) != v.state}
     if states:
         deps.ledger.put_states(states)
     result = BatchResult(
@@ -78,9 +99,15 @@ def create_contacts_batch(payload: BatchInput, deps: CreateContactsDeps, now: da
         by_step=_steps_by_hierarchy(acting),
         evaluate_ms=payload.evaluate_ms,
         contacts_ms=round((time.perf_counter() - started) * 1000, 1),
+        set_aside=len(planned.set_aside),
+        not_sent=len(planned.not_sent),
     )
-    deps.runs.put_batch_result(payload.run_id, payload.batch, {**result.model_dump(mode="json"),
-                                                               "letter_ids": letter_ids})
+    deps.runs.put_batch_result(payload.run_id, payload.batch, {
+        **result.model_dump(mode="json"), "letter_ids": letter_ids,
+        "set_aside_accounts": [a.model_copy(update={"batch": payload.batch}).model_dump(mode="json")
+                               for a in planned.set_aside],
+        "not_sent_actions": [a.model_copy(update={"batch": payload.batch}).model_dump(mode="json")
+                             for a in planned.not_sent]})
     return result  # the ids stay out of the state machine's payload
 
 
@@ -101,19 +128,70 @@ def _for_print_run(contacts: list[Contact], config: Config, run_id: str) -> list
 
 
 def build_run_contacts(acting: list[tuple[AccountView, AccountDecision]], config: Config,
-                       persons: dict[str, Any], run_id: str, now: datetime) -> list[Contact]:
-    """Contacts for the acting decisions, through the one contact-creation path (pure)."""
-    out: list[Contact] = []
+                       persons: dict[str, Any], run_id: str, now: datetime) -> RunContacts:
+    """Contacts for the acting decisions, through the one contact-creation path (pure). An account none of whose
+    contacts can be made is set aside with the reason; the others go on."""
+    out = RunContacts(contacts=[], set_aside=[], not_sent=[])
     for view, decision in acting:
-        open_view: str | None = None
-        for draft in run_contact_drafts(decision, view, config, persons, run_id):
-            person = persons.get(draft.person_id or "")
-            contact = prepare_contact(draft, config, person=person, now=now)
-            if contact.action in ("letter", "email"):
-                open_view = open_view or _open_view_json(view)
-                contact = contact.model_copy(update={"snapshot": pack_snapshot(snapshot_json(person, None, open_view))})
-            out.append(contact)
+        try:
+            contacts, not_sent = _account_contacts(view, decision, config, persons, run_id, now)
+        except AccountSetAside as exc:
+            out.set_aside.append(SetAsideAccount(account_id=view.account_id, reason=exc.reason))
+            continue
+        out.contacts.extend(contacts)
+        out.not_sent.extend(not_sent)
     return out
+
+
+class AccountSetAside(Exception):
+    """One account's contacts cannot be made; ``reason`` names the account and says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def set_aside_reason(view: AccountView, decision: AccountDecision, persons: Mapping[str, Any] | None
+                     ) -> str | None:
+    """Why the run cannot send this account's letters or emails at all (None: it can try). Pure; the simulation
+    asks the same question (``persons`` None: the person records are not checked)."""
+    if not any(a.action in ("letter", "email") for a in decision.actions if a.origin != "automation_log"):
+        return None
+    account = view.account
+    if account is None:
+        return (f"account {view.account_id}: no person on the account, so a letter can't be sent "
+                "(no account record has been received for it)")
+    if persons is not None and account.main_person_id not in persons:
+        return (f"account {view.account_id}: person {account.main_person_id} is not known (its record was never "
+                "received or was rejected), so a letter can't be sent")
+    return None
+
+
+def _account_contacts(view: AccountView, decision: AccountDecision, config: Config, persons: dict[str, Any],
+                      run_id: str, now: datetime) -> tuple[list[Contact], list[ActionNotSent]]:
+    """One account's contacts and the actions that make none; raises :class:`AccountSetAside`."""
+    why = set_aside_reason(view, decision, persons)
+    if why is not None:
+        raise AccountSetAside(why)
+    plan = plan_run_contacts(decision, view, config, persons, run_id)
+    out: list[Contact] = []
+    open_view: str | None = None
+    for draft in plan.drafts:
+        person = persons.get(draft.person_id or "")
+        try:
+            contact = prepare_contact(draft, config, person=person, now=now)
+        except ContactRejected as exc:
+            raise AccountSetAside(f"account {view.account_id}: {exc.reason}") from exc
+        if contact.action in ("letter", "email"):
+            if person is None:
+                raise AccountSetAside(f"account {view.account_id}: person {contact.person_id} is not known, so a "
+                                      f"{contact.action} can't be sent")
+            open_view = open_view or _open_view_json(view)
+            contact = contact.model_copy(update={"snapshot": pack_snapshot(snapshot_json(person, None, open_view))})
+        out.append(contact)
+    not_sent = [ActionNotSent(account_id=s.account_id, hierarchy_id=s.hierarchy_id, step_id=s.step_id,
+                              reason=s.reason) for s in plan.skipped]
+    return out, not_sent
 
 
 def _open_view_json(view: AccountView) -> str:

@@ -11,14 +11,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from dunning.app.assign import AssignDeps
-from dunning.app.create_contacts import CreateContactsDeps
-from dunning.app.email_delivery import EmailDeps
-from dunning.app.evaluate import EvaluateDeps
-from dunning.app.ingest import Ingestor
-from dunning.app.letter_delivery import LetterDeps
-from dunning.app.print_extract import ExtractDeps, ExtractOptions
-from dunning.app.summarize import SummarizeDeps
 from dunning.aws import client
 from dunning.settings import (
     AssignSettings,
@@ -32,65 +24,90 @@ from dunning.settings import (
     StackSettings,
     SummarizeSettings,
 )
-from dunning.store.blobs import Blobs
-from dunning.store.contacts import ContactsRepository
-from dunning.store.ledger import LedgerRepository
-from dunning.store.runs import RunsRepository
+from dunning.store.blobs import S3Blobs
+from dunning.store.contacts import DynamoContactsRepository
+from dunning.store.ledger import DynamoEventLog, DynamoLedgerRepository
+from dunning.store.runs import DynamoRunsRepository
 
+# Each function imports only its own use case: this module is every function's composition root, so importing
+# every use case here would load them all (and Jinja2, the email stack...) on every cold start.
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from dunning.app.activities import ActivityDeps
+    from dunning.app.assign import AssignDeps
+    from dunning.app.create_contacts import CreateContactsDeps
+    from dunning.app.email_delivery import EmailDeps
+    from dunning.app.evaluate import EvaluateDeps
+    from dunning.app.ingest import Ingestor
+    from dunning.app.letter_delivery import LetterDeps
     from dunning.app.operations import OperationDeps
+    from dunning.app.print_extract import ExtractDeps, ExtractOptions
     from dunning.app.queries import ReadDeps
+    from dunning.app.summarize import SummarizeDeps
     from dunning.settings import ApiSettings, ConsoleSettings
     from dunning.store.identity import UserPool
 
 
-def contacts_repository(table: str, retention_days: int | None = None) -> ContactsRepository:
+def contacts_repository(table: str, retention_days: int | None = None) -> DynamoContactsRepository:
     """The contacts table; ``retention_days`` (the stack's ContactRetentionDays) sets the ``ttl`` of every new
     contact, so only functions that create contacts pass it."""
     if retention_days is None:
-        return ContactsRepository(table)
-    return ContactsRepository(table, retention_days=retention_days)
+        return DynamoContactsRepository(table)
+    return DynamoContactsRepository(table, retention_days=retention_days)
 
 
 # ---------------------------------------------------------------------------------------------- functions
 def ingestor(settings: IngestSettings) -> Ingestor:
-    blobs = Blobs(settings.runs_bucket)
-    return Ingestor(LedgerRepository(settings.ledger_table),
-                    contacts_repository(settings.contacts_table, settings.contact_retention_days), blobs, blobs.config)
+    from dunning.app.ingest import Ingestor
+
+    blobs = S3Blobs(settings.runs_bucket)
+    return Ingestor(DynamoLedgerRepository(settings.ledger_table),
+                    contacts_repository(settings.contacts_table, settings.contact_retention_days), blobs, blobs.config,
+                    events=DynamoEventLog(settings.ledger_table))
 
 
 def assign_deps(settings: AssignSettings) -> AssignDeps:
-    blobs = Blobs(settings.runs_bucket)
-    return AssignDeps(config=blobs.config(), ledger=LedgerRepository(settings.ledger_table),
-                      runs=RunsRepository(settings.runs_table), blobs=blobs)
+    from dunning.app.assign import AssignDeps
+
+    blobs = S3Blobs(settings.runs_bucket)
+    return AssignDeps(config=blobs.config(), ledger=DynamoLedgerRepository(settings.ledger_table),
+                      runs=DynamoRunsRepository(settings.runs_table), blobs=blobs)
 
 
 def evaluate_deps(settings: EvaluateSettings) -> EvaluateDeps:
-    blobs = Blobs(settings.runs_bucket)
-    return EvaluateDeps(config=blobs.config(), runs=RunsRepository(settings.runs_table), blobs=blobs)
+    from dunning.app.evaluate import EvaluateDeps
+
+    blobs = S3Blobs(settings.runs_bucket)
+    return EvaluateDeps(config=blobs.config(), runs=DynamoRunsRepository(settings.runs_table), blobs=blobs)
 
 
 def create_contacts_deps(settings: CreateContactsSettings) -> CreateContactsDeps:
-    blobs = Blobs(settings.runs_bucket)
-    return CreateContactsDeps(config=blobs.config(), ledger=LedgerRepository(settings.ledger_table),
+    from dunning.app.create_contacts import CreateContactsDeps
+
+    blobs = S3Blobs(settings.runs_bucket)
+    return CreateContactsDeps(config=blobs.config(), ledger=DynamoLedgerRepository(settings.ledger_table),
                               contacts=contacts_repository(settings.contacts_table, settings.contact_retention_days),
-                              runs=RunsRepository(settings.runs_table), blobs=blobs)
+                              runs=DynamoRunsRepository(settings.runs_table), blobs=blobs)
 
 
 def summarize_deps(settings: SummarizeSettings) -> SummarizeDeps:
-    return SummarizeDeps(runs=RunsRepository(settings.runs_table), blobs=Blobs(settings.runs_bucket))
+    from dunning.app.summarize import SummarizeDeps
+
+    return SummarizeDeps(runs=DynamoRunsRepository(settings.runs_table), blobs=S3Blobs(settings.runs_bucket))
 
 
 def print_extract_deps(settings: PrintExtractSettings) -> ExtractDeps:
     """Planning a run's extract (and requeueing its letters): no PDFs are read."""
+    from dunning.app.print_extract import ExtractDeps
+
     return ExtractDeps(contacts=contacts_repository(settings.contacts_table),
-                       runs=RunsRepository(settings.runs_table), plans=Blobs(settings.runs_bucket))
+                       runs=DynamoRunsRepository(settings.runs_table), plans=S3Blobs(settings.runs_bucket))
 
 
 def print_extract_options(settings: PrintExtractSettings, poll_for: float) -> ExtractOptions:
+    from dunning.app.print_extract import ExtractOptions
+
     return ExtractOptions(max_attempts=settings.print_extract_max_attempts,
                           wait_seconds=settings.print_extract_wait_seconds, poll_for=poll_for,
                           shard_size=settings.print_extract_shard_size,
@@ -98,17 +115,23 @@ def print_extract_options(settings: PrintExtractSettings, poll_for: float) -> Ex
 
 
 def print_shard_deps(settings: PrintExtractShardSettings) -> ExtractDeps:
+    from dunning.app.print_extract import ExtractDeps
+
     return ExtractDeps(contacts=contacts_repository(settings.contacts_table),
-                       letters=Blobs(settings.letters_bucket), plans=Blobs(settings.runs_bucket))
+                       letters=S3Blobs(settings.letters_bucket), plans=S3Blobs(settings.runs_bucket))
 
 
 def letter_deps(settings: RenderLetterSettings) -> LetterDeps:
-    return LetterDeps(config=Blobs(settings.runs_bucket).config, ledger=LedgerRepository(settings.ledger_table),
-                      contacts=contacts_repository(settings.contacts_table), letters=Blobs(settings.letters_bucket))
+    from dunning.app.letter_delivery import LetterDeps
+
+    return LetterDeps(config=S3Blobs(settings.runs_bucket).config, ledger=DynamoLedgerRepository(settings.ledger_table),
+                      contacts=contacts_repository(settings.contacts_table), letters=S3Blobs(settings.letters_bucket))
 
 
 def email_deps(settings: SendEmailSettings) -> EmailDeps:
-    return EmailDeps(config=Blobs(settings.runs_bucket).config, ledger=LedgerRepository(settings.ledger_table),
+    from dunning.app.email_delivery import EmailDeps
+
+    return EmailDeps(config=S3Blobs(settings.runs_bucket).config, ledger=DynamoLedgerRepository(settings.ledger_table),
                      contacts=contacts_repository(settings.contacts_table, settings.contact_retention_days),
                      ses=partial(client, "sesv2"))
 
@@ -121,9 +144,9 @@ def idempotency_store(table: str) -> DynamoDBPersistenceLayer:
     return DynamoDBPersistenceLayer(table_name=table)
 
 
-def archive_blobs(runs_bucket: str) -> Blobs:
+def archive_blobs(runs_bucket: str) -> S3Blobs:
     """The runs bucket, where expired contacts are archived."""
-    return Blobs(runs_bucket)
+    return S3Blobs(runs_bucket)
 
 
 # ---------------------------------------------------------------------------------------------- operator tools
@@ -131,27 +154,33 @@ def archive_blobs(runs_bucket: str) -> Blobs:
 class StackRepositories:
     """Every repository of a stack, for the CLI and the demo."""
 
-    ledger: LedgerRepository
-    contacts: ContactsRepository
-    runs: RunsRepository
-    blobs: Blobs  # the runs bucket (configuration, rejected events, runs, archive)
-    letters: Blobs  # the letters bucket
+    ledger: DynamoLedgerRepository
+    contacts: DynamoContactsRepository
+    runs: DynamoRunsRepository
+    blobs: S3Blobs  # the runs bucket (configuration, rejected events, runs, archive)
+    letters: S3Blobs  # the letters bucket
+    events: DynamoEventLog  # what ingest did with each event_id (in the ledger table)
 
     def letter_deps(self) -> LetterDeps:
+        from dunning.app.letter_delivery import LetterDeps
+
         return LetterDeps(config=self.blobs.config, ledger=self.ledger, contacts=self.contacts, letters=self.letters)
 
     def extract_deps(self) -> ExtractDeps:
         """A manual print extract (``dunning letters extract``): the print queue only."""
+        from dunning.app.print_extract import ExtractDeps
+
         return ExtractDeps(contacts=self.contacts, letters=self.letters)
 
 
 def stack_repositories(settings: StackSettings) -> StackRepositories:
     return StackRepositories(
-        ledger=LedgerRepository(settings.ledger_table),
+        ledger=DynamoLedgerRepository(settings.ledger_table),
         contacts=contacts_repository(settings.contacts_table, settings.contact_retention_days),
-        runs=RunsRepository(settings.runs_table),
-        blobs=Blobs(settings.runs_bucket),
-        letters=Blobs(settings.letters_bucket),
+        runs=DynamoRunsRepository(settings.runs_table),
+        blobs=S3Blobs(settings.runs_bucket),
+        letters=S3Blobs(settings.letters_bucket),
+        events=DynamoEventLog(settings.ledger_table),
     )
 
 
@@ -161,10 +190,11 @@ def read_deps(settings: ApiSettings | ConsoleSettings | StackSettings) -> ReadDe
     from dunning.app.queries import ReadDeps
     from dunning.store.pages import PagedReads
 
-    blobs = Blobs(settings.runs_bucket)
-    return ReadDeps(ledger=LedgerRepository(settings.ledger_table),
-                    contacts=contacts_repository(settings.contacts_table), runs=RunsRepository(settings.runs_table),
-                    blobs=blobs, letters=Blobs(settings.letters_bucket), config=blobs.config,
+    blobs = S3Blobs(settings.runs_bucket)
+    return ReadDeps(ledger=DynamoLedgerRepository(settings.ledger_table),
+                    contacts=contacts_repository(settings.contacts_table),
+                    runs=DynamoRunsRepository(settings.runs_table),
+                    blobs=blobs, letters=S3Blobs(settings.letters_bucket), config=blobs.config,
                     pages=PagedReads(contacts_table=settings.contacts_table, ledger_table=settings.ledger_table,
                                      runs_table=settings.runs_table, runs_bucket=settings.runs_bucket))
 
@@ -181,8 +211,9 @@ def operation_deps(settings: ApiSettings) -> OperationDeps:
     from dunning.app.operations import OperationDeps
     from dunning.store.executions import RunStarter
 
-    blobs = Blobs(settings.runs_bucket)
-    return OperationDeps(runs=RunStarter(settings.state_machine_arn), ledger=LedgerRepository(settings.ledger_table),
+    blobs = S3Blobs(settings.runs_bucket)
+    return OperationDeps(runs=RunStarter(settings.state_machine_arn),
+                         ledger=DynamoLedgerRepository(settings.ledger_table),
                          contacts=contacts_repository(settings.contacts_table, settings.contact_retention_days),
                          blobs=blobs, config=blobs.config)
 

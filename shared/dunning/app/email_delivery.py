@@ -91,10 +91,23 @@ def send_contact_email(contact: Contact, deps: EmailDeps, now: datetime | None =
     except ClientError as exc:
         code = exc.response["Error"]["Code"]
         if code in PERMANENT_SES_ERRORS:
-            return _fail_email(deps, contact, f"SES rejected the email: {code}", now)
+            return _fail_email(deps, contact, ses_rejection(exc, recipient=composed.to), now)
         raise  # throttling / 5xx: the stream retries the record
     logger.info("email sent", extra={"contact_id": contact.contact_id, "ses_message_id": resp["MessageId"]})
     return DeliveryResult(contact_id=contact.contact_id, status="sent", ses_message_id=resp["MessageId"])
+
+
+def ses_rejection(exc: ClientError, recipient: str = "") -> str:
+    """A rejected email's reason in SES's own words, e.g. "SES rejected the email (MessageRejected): Did not have
+    authority to send from ...". The recipient's address, should SES quote it, becomes "<recipient>": the reason
+    is logged, and logs carry no personal data."""
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "error")
+    message = (error.get("Message") or "").strip()
+    address = recipient.rpartition("<")[2].rstrip(">").strip() if recipient else ""
+    for quoted in {recipient, address} - {""}:
+        message = message.replace(quoted, "<recipient>")
+    return f"SES rejected the email ({code}): {message}" if message else f"SES rejected the email ({code})"
 
 
 def record_sent(result: DeliveryResult, deps: EmailDeps, now: datetime | None = None) -> None:
@@ -110,6 +123,9 @@ def _fail_email(deps: EmailDeps, contact: Contact, reason: str, now: datetime) -
     config = deps.config()
     contact_type = config.find_contact_type(contact.type_key)
     fallback = contact_type.fallback_to_letter if contact_type else None
+    if contact.recipient is not None and contact.recipient.kind != "customer":
+        # an internal alert (sales group, collections agent) never becomes a letter to the customer
+        return result
     if not fallback or not contact.person_id:
         return result
     draft = ContactDraft(

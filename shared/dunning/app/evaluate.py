@@ -13,11 +13,12 @@ from typing import Any
 from dunning.app.run_models import BatchInput, batch_key, decisions_key
 from dunning.models.accounts import AccountView
 from dunning.models.config import Config
-from dunning.models.decisions import AccountDecision, Assignment
+from dunning.models.decisions import AccountDecision, Assignment, PlannedAction
 from dunning.store.blobs import BlobStore
 from dunning.store.ledger import items_to_view
 from dunning.store.runs import RunStore
 from dunning.strategy.assignment import assign
+from dunning.strategy.compiled import PREDICTION_LATE, PREDICTION_VERY_LATE
 from dunning.strategy.evaluation import evaluate_account
 
 UNASSIGNED = "(unassigned)"  # the history's hierarchy for accounts no strategy takes
@@ -41,13 +42,44 @@ def decide(views_and_assignments: Iterable[tuple[AccountView, Assignment]], conf
     return [(v, evaluate_account(v, config, as_of, a)) for v, a in views_and_assignments]
 
 
-def history_entry(decision: AccountDecision) -> dict[str, Any]:
+def template_names(config: Config) -> dict[tuple[str, str], str]:
+    """``(action, template code) -> readable name``: an activity template's name, a letter or email template's
+    description (its code when it has none), for the history's action names."""
+    names = {("activity", a.code): a.name for a in config.activity_templates}
+    names.update({("letter", t.code): t.description or t.code for t in config.letter_templates})
+    names.update({("email", t.code): t.description or t.code for t in config.email_templates})
+    return names
+
+
+_PREDICTED = {PREDICTION_VERY_LATE: "very late", PREDICTION_LATE: "late"}
+
+
+def action_name(action: PlannedAction, names: dict[tuple[str, str], str] | None = None) -> str:
+    """What an action does, readably: ``letter 'Friendly reminder' (step reminder) for INV-1``,
+    ``activity 'Likely late payment' (payment predicted late) for INV-1``."""
+    document = action.document
+    name = (names or {}).get((action.action, document), document) if document else None
+    what = f"{action.action} '{name}'" if name else action.action
+    if action.origin == "prediction":
+        why = f"payment predicted {_PREDICTED.get(action.step_id, action.step_id)}"
+    elif action.origin == "pre_dunning":
+        why = f"pre-dunning {action.step_id}"
+    elif action.origin == "automation_log":
+        what, why = "automation log", f"of step {action.step_id}"
+    else:
+        why = f"step {action.step_id}"
+    return f"{what} ({why}) for {action.invoice_id}"
+
+
+def history_entry(decision: AccountDecision, names: dict[tuple[str, str], str] | None = None) -> dict[str, Any]:
+    """One account's row in the process history. ``reasons`` always says why nothing (more) was created,
+    predictions included; ``names`` (:func:`template_names`) gives the actions their templates' names."""
     return {
         "account_id": decision.account_id,
         "outcome": decision.outcome,
         "lead_invoice_id": decision.lead_invoice_id,
         "days_from_due": decision.days_from_due,
-        "actions": [f"{a.origin}:{a.step_id}:{a.action}" for a in decision.actions],
+        "actions": [action_name(a, names) for a in decision.actions],
         "reasons": decision.reasons,
         "assignment": decision.assignment_reason,
     }
@@ -73,8 +105,9 @@ def _record_history(payload: BatchInput, deps: EvaluateDeps, decided: list[tuple
                     retention_default: int) -> None:
     """Every decision of the batch, per hierarchy, kept for that hierarchy's history retention."""
     by_hierarchy: dict[str, list[dict[str, Any]]] = {}
+    names = template_names(deps.config)
     for _, d in decided:
-        by_hierarchy.setdefault(d.hierarchy_id or UNASSIGNED, []).append(history_entry(d))
+        by_hierarchy.setdefault(d.hierarchy_id or UNASSIGNED, []).append(history_entry(d, names))
     retention = {h.id: h.history_retention_days for h in deps.config.hierarchies}
     retention.setdefault(UNASSIGNED, retention_default)
     deps.runs.put_history(payload.run_id, payload.as_of, payload.batch, by_hierarchy, retention)

@@ -27,6 +27,7 @@ class EventContactsOutcome(BaseModel):
 
     created: int = 0
     existing: int = 0
+    contact_ids: list[str] = Field(default_factory=list)  # the contacts of the event, new or existing
     rejected_reason: str | None = None
     skipped: list[str] = Field(default_factory=list)
 
@@ -48,6 +49,7 @@ def create_contacts_for_event(
     prepared = prepare_contacts(outcome.drafts, config, persons=persons, now=now or datetime.now(UTC))
     created = contacts.create_new(prepared.contacts)
     result = EventContactsOutcome(created=len(created), existing=len(prepared.contacts) - len(created),
+                                  contact_ids=[c.contact_id for c in prepared.contacts],
                                   skipped=[f"{s.rule_id}: {s.reason}" for s in outcome.skipped])
     reasons = [reason for _, reason in prepared.rejected]
     if reasons and not prepared.contacts:

@@ -55,6 +55,33 @@ class BatchInput(BaseModel):
     evaluate_ms: float | None = None  # how long evaluate took (the console's run report: batch timings)
 
 
+class SetAsideAccount(BaseModel):
+    """An account the run could not process, and why: none of its contacts were created and its collection state
+    was left as it was, so the next run (of the same or a later date) takes it again once its data is fixed."""
+
+    account_id: str
+    reason: str  # "account A-S-1: no person on the account, so a letter can't be sent"
+    batch: int | None = None
+
+
+class ActionNotSent(BaseModel):
+    """A planned action that created no contact (an internal alert with no address), and why."""
+
+    account_id: str
+    hierarchy_id: str
+    step_id: str
+    reason: str
+    batch: int | None = None
+
+
+class BatchFailure(BaseModel):
+    """A manifest batch with no result: it failed after its retries (the Map tolerates a few, see the template's
+    MapToleratedFailurePercentage); its accounts are untouched and the next run takes them."""
+
+    batch: int
+    reason: str
+
+
 class SummarizeInput(BaseModel):
     model_config = ConfigDict(extra="ignore")
 

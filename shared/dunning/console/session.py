@@ -49,15 +49,20 @@ class RequestSession:
     accept_language: str | None = None
     set_cookies: list[Cookie] = field(default_factory=list)
     principal: Principal | None = None
+    _messages: Messages | None = None
 
     # ------------------------------------------------------------------ language
     @property
     def messages(self) -> Messages:
-        asked = self.query.get("lang")
-        language = pick_language([asked, self.cookie(security.LANGUAGE)], self.accept_language)
-        if asked == language and self.cookie(security.LANGUAGE) != language:
-            self.set_cookies.append(self.policy.set(security.LANGUAGE, language, max_age=LANGUAGE_DAYS * 86400))
-        return Messages(language)
+        """The page language: ``?lang=`` (then kept in a cookie), the cookie, the browser's, English."""
+        if self._messages is None:
+            asked = self.query.get("lang")
+            language = pick_language([asked, self.cookie(security.LANGUAGE)], self.accept_language)
+            if asked == language and self.cookie(security.LANGUAGE) != language:
+                self.set_cookies.append(self.policy.set(security.LANGUAGE, language,
+                                                        max_age=LANGUAGE_DAYS * 86400))
+            self._messages = Messages(language)
+        return self._messages
 
     # ------------------------------------------------------------------ cookies
     def cookie(self, base: str) -> str | None:

@@ -25,7 +25,7 @@ from dunning.contacts.plugins import ENTRY_POINT_GROUP, ContactRulePlugin, Plugi
 from dunning.contacts.prepare import ContactRejected, Prepared, activity_details, prepare_contact, prepare_contacts
 from dunning.contacts.recipients import ResolvedRecipient, resolve_email_recipient
 from dunning.contacts.rules import EventOutcome, Skipped, drafts_for_event, evaluate_event
-from dunning.contacts.run_drafts import run_contact_drafts, run_identity
+from dunning.contacts.run_drafts import RunDrafts, SkippedAction, plan_run_contacts, run_contact_drafts, run_identity
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -41,13 +41,16 @@ __all__ = [
     "PluginRegistry",
     "Prepared",
     "ResolvedRecipient",
+    "RunDrafts",
     "Skipped",
+    "SkippedAction",
     "activity_details",
     "build_context",
     "drafts_for_event",
     "evaluate_event",
     "event_draft",
     "needs_for_event",
+    "plan_run_contacts",
     "prepare_contact",
     "prepare_contacts",
     "resolve_email_recipient",

@@ -105,9 +105,31 @@ def prepare_contact(draft: ContactDraft, config: Config, *, person: PersonUpsert
         raise reject(f"contact type {key} sends a {action}, but neither the type nor the contact names a template")
     if action == "activity" and activity is None:
         activity = _activity_from_type(config, template, draft, now, reject)
+    reason = draft.reason
     if action == "email":
-        recipient = _email_recipient(recipient, person, draft, reject)
-    return _contact(draft, action, template, person, activity, recipient, now)
+        recipient = _email_recipient(recipient, person, draft)
+        if recipient is None:  # no address: the contact type's fallback_to_letter decides, on every path
+            action, template, reason = _fallback_letter(contact_type, draft, reject)
+    return _contact(draft.model_copy(update={"reason": reason}), action, template, person, activity, recipient,
+                    now)
+
+
+def _fallback_letter(contact_type: ContactType, draft: ContactDraft, reject: Reject) -> tuple[ActionKind, str, str]:
+    """An email with no address becomes a letter from the type's ``fallback_to_letter`` template, or is refused
+    when the type names none. The one rule for the run's email steps, user requests and event rules alike."""
+    if draft.recipient is not None and draft.recipient.kind != "customer":
+        label = draft.recipient.kind.replace("_", " ")
+        raise reject(f"an email to the {label} needs an address, and there is none; an internal alert is never "
+                     "sent to the customer as a letter")
+    who = f"person {draft.person_id}" if draft.person_id else "the contact"
+    if not contact_type.fallback_to_letter:
+        raise reject(f"an email needs a recipient address, and {who} has no email address "
+                     f"(contact type {contact_type.key} has no fallback_to_letter)")
+    if not draft.person_id:
+        raise reject(f"an email needs a recipient address, and {who} has no email address; the fallback letter "
+                     "needs a person")
+    why = f"no email address for {who}; sent as letter"
+    return "letter", contact_type.fallback_to_letter, "; ".join(r for r in (draft.reason, why) if r)
 
 
 def _checked_action(
@@ -206,14 +228,13 @@ def _activity_from_type(
 
 
 def _email_recipient(
-    recipient: EmailRecipient | None, person: PersonUpserted | None, draft: ContactDraft, reject: Reject
-) -> EmailRecipient:
-    """An email goes to the draft's recipient, or else to the person's own address."""
+    recipient: EmailRecipient | None, person: PersonUpserted | None, draft: ContactDraft
+) -> EmailRecipient | None:
+    """An email goes to the draft's recipient, or else to the person's own address (None: no address)."""
     if recipient is None and person is not None:
         recipient = EmailRecipient(kind="customer", name=person.name, address=person.email)
     if recipient is None or not recipient.address:
-        who = f"person {draft.person_id}" if draft.person_id else "the contact"
-        raise reject(f"an email needs a recipient address, and {who} has no email address")
+        return None
     return recipient
 
 

@@ -33,6 +33,42 @@ def run_identity(decision: AccountDecision, action: PlannedAction) -> tuple[str,
     return (*parts, "automation_log") if action.origin == "automation_log" else parts
 
 
+@dataclass(frozen=True)
+class SkippedAction:
+    """A planned action that creates no contact, and why: an internal alert (an email step to the sales group or
+    the collections agent) whose recipient has no address. It is never turned into a customer letter."""
+
+    account_id: str
+    hierarchy_id: str
+    step_id: str
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunDrafts:
+    """One account's run drafts (in the order of its planned actions) and the actions that create no contact."""
+
+    drafts: list[ContactDraft]
+    skipped: list[SkippedAction]
+
+
+def plan_run_contacts(
+    decision: AccountDecision,
+    view: AccountView,
+    config: Config,
+    persons: Mapping[str, PersonUpserted],
+    run_id: str,
+) -> RunDrafts:
+    """:func:`run_contact_drafts`, with the planned actions that create no contact and their reasons."""
+    drafts: list[ContactDraft] = []
+    skipped: list[SkippedAction] = []
+    for action in decision.actions:
+        out = _run_draft(_Drafting(decision, view.account, action, config, run_id), persons)
+        (skipped if isinstance(out, SkippedAction) else drafts).append(out)  # type: ignore[arg-type]
+    return RunDrafts(drafts, skipped)
+
+
 def run_contact_drafts(
     decision: AccountDecision,
     view: AccountView,
@@ -40,20 +76,21 @@ def run_contact_drafts(
     persons: Mapping[str, PersonUpserted],
     run_id: str,
 ) -> list[ContactDraft]:
-    """Turn the run's planned actions for one account into contact drafts (one per action, same order).
+    """Turn the run's planned actions for one account into contact drafts (same order; an internal alert with no
+    address creates none, see :func:`plan_run_contacts`).
 
     - letter (S2.12): per customer, to the account's main person, template = the step's document or the
       letter contact type's template;
-    - email (S2.9): recipient resolution, falling back to a letter when there is no email address;
+    - email (S2.9): recipient resolution; a customer with no email address gets the email contact type's
+      ``fallback_to_letter`` (applied by :func:`prepare_contact`, as for every source); an email to the sales group
+      or collections agent with no address is skipped, never sent to the customer;
     - activity (S2.10) and automation log: :class:`ActivityDetails` linked to the action's invoice.
 
     ``persons`` holds the account's persons by id (it may miss some; an email to a person that is not in
     it falls back to a letter). ``view.account`` may be ``None`` (account not known yet): the drafts then
     name no person, and :func:`prepare_contact` rejects the ones that need one.
     """
-    return [
-        _run_draft(_Drafting(decision, view.account, action, config, run_id), persons) for action in decision.actions
-    ]
+    return plan_run_contacts(decision, view, config, persons, run_id).drafts
 
 
 @dataclass(frozen=True)
@@ -99,7 +136,7 @@ class _Drafting:
         )
 
 
-def _run_draft(drafting: _Drafting, persons: Mapping[str, PersonUpserted]) -> ContactDraft:
+def _run_draft(drafting: _Drafting, persons: Mapping[str, PersonUpserted]) -> ContactDraft | SkippedAction:
     """The draft for one planned action, by what it is."""
     action = drafting.action
     if action.origin == "automation_log":
@@ -156,29 +193,27 @@ def _activity_draft(drafting: _Drafting) -> ContactDraft:
     )
 
 
-def _email_draft(drafting: _Drafting, persons: Mapping[str, PersonUpserted]) -> ContactDraft:
-    """An email step to its resolved recipient, or a letter when there is no email address (S2.9)."""
+def _email_draft(drafting: _Drafting, persons: Mapping[str, PersonUpserted]) -> ContactDraft | SkippedAction:
+    """An email step to its resolved recipient (S2.9). A customer without an address still gets an email draft
+    with no recipient: :func:`prepare_contact` applies the type's ``fallback_to_letter``. An internal alert
+    without an address is skipped: it must never become a customer letter."""
     config, action = drafting.config, drafting.action
-    types = config.collections_contact_types
     reasons = [action.reason] if action.reason else []
     resolved = resolve_email_recipient(drafting.account, action, persons)
     reasons += resolved.notes
-    if resolved.recipient is not None:
-        return drafting.draft(
-            types.email,
-            reasons,
-            person_id=resolved.person_id,
-            action_override="email",
-            template_code=action.document,
-            recipient=resolved.recipient,
-        )
-    reasons.append(f"{resolved.missing}; sent as letter")
-    email_type = config.find_contact_type(types.email)
-    letter_type = config.find_contact_type(types.letter)
-    fallback = (email_type.fallback_to_letter if email_type else None) or (
-        letter_type.letter_template if letter_type else None
+    if resolved.recipient is None and action.recipient != "customer":
+        return SkippedAction(
+            account_id=drafting.decision.account_id, hierarchy_id=action.hierarchy_id, step_id=action.step_id,
+            action="email", reason=f"{resolved.missing}; the internal alert {action.document or action.step_id} "
+                                   "was not sent (never to the customer instead)")
+    return drafting.draft(
+        config.collections_contact_types.email,
+        reasons,
+        person_id=resolved.person_id,
+        action_override="email",
+        template_code=action.document,
+        recipient=resolved.recipient,
     )
-    return _letter_draft(drafting, fallback, reasons)
 
 
 def _letter_draft(drafting: _Drafting, template_code: str | None, reasons: list[str]) -> ContactDraft:

@@ -90,46 +90,57 @@ def email_context(
     """Build the merge data (see the module docs for the names). ``invoice_id`` is the contact's linked
     (lead) invoice; ``view`` gives the invoices and totals and may be ``None`` for non-collections emails.
     ``language`` is the reader's; amounts and dates follow it in the person's country (:func:`email_locale`)."""
-    reader_language = language
-    language = email_locale(language, person)
+    locale = email_locale(language, person)
     currency = account.currency if account is not None else (view.currency if view is not None else "")
     open_invoices = view.open_invoices if view is not None else []
     linked = next((i for i in (view.invoices if view else []) if i.invoice_id == invoice_id), None)
-    open_balance = view.open_balance if view is not None else Decimal(0)
-    overdue = view.aged_balance(as_of) if view is not None else Decimal(0)
     return {
-        "company": {
-            "name": company.name,
-            "email": company.email,
-            "phone": company.phone,
-            "website": company.website,
-            "address_lines": list(company.address_lines),
-        },
-        "person": None
-        if person is None
-        else {
-            "id": person.person_id,
-            "name": person.name,
-            "email": person.email,
-            "language": person.language,
-        },
+        "company": _company_data(company),
+        "person": None if person is None else _person_data(person),
         "recipient": {
             "name": recipient.name if recipient else (person.name if person else ""),
             "address": recipient.address if recipient else (person.email if person else ""),
         },
         "account": None if account is None else {"id": account.account_id, "currency": account.currency},
-        "invoice": None if linked is None else invoice_data(linked, as_of=as_of, language=language),
-        "open_invoices": [invoice_data(i, as_of=as_of, language=language) for i in open_invoices],
-        "totals": {
-            "open_balance": open_balance,
-            "overdue_balance": overdue,
-            "open_invoice_count": len(open_invoices),
-            "currency": currency,
-            "open_balance_text": money_text(open_balance, currency, language),
-            "overdue_balance_text": money_text(overdue, currency, language),
-        },
+        "invoice": None if linked is None else invoice_data(linked, as_of=as_of, language=locale),
+        "open_invoices": [invoice_data(i, as_of=as_of, language=locale) for i in open_invoices],
+        "totals": _totals_data(view, len(open_invoices), currency, as_of=as_of, language=locale),
         "as_of": as_of,
-        "as_of_text": date_text(as_of, language),
-        "language": reader_language,
-        "locale": language,
+        "as_of_text": date_text(as_of, locale),
+        "language": language,
+        "locale": locale,
+    }
+
+
+def _company_data(company: Company) -> dict[str, Any]:
+    return {
+        "name": company.name,
+        "email": company.email,
+        "phone": company.phone,
+        "website": company.website,
+        "address_lines": list(company.address_lines),
+    }
+
+
+def _person_data(person: PersonUpserted) -> dict[str, Any]:
+    return {
+        "id": person.person_id,
+        "name": person.name,
+        "email": person.email,
+        "language": person.language,
+    }
+
+
+def _totals_data(view: AccountView | None, open_count: int, currency: str, *, as_of: date,
+                 language: str) -> dict[str, Any]:
+    """``totals``: the open and overdue balances, written in ``language`` (the formatting locale)."""
+    open_balance = view.open_balance if view is not None else Decimal(0)
+    overdue = view.aged_balance(as_of) if view is not None else Decimal(0)
+    return {
+        "open_balance": open_balance,
+        "overdue_balance": overdue,
+        "open_invoice_count": open_count,
+        "currency": currency,
+        "open_balance_text": money_text(open_balance, currency, language),
+        "overdue_balance_text": money_text(overdue, currency, language),
     }

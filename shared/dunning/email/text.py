@@ -59,15 +59,15 @@ class _TextExtractor(HTMLParser):
     def _tail(self) -> str:
         return "".join(self.out[-4:])
 
-    def _newlines(self, n: int) -> None:
-        """Make the output end with at least ``n`` line breaks (never at the very start)."""
+    def _newlines(self, count: int) -> None:
+        """Make the output end with at least ``count`` line breaks (never at the very start)."""
         if not self.out:
             return
         while self.out and self.out[-1].endswith(" ") and not self.pre:
             self.out[-1] = self.out[-1].rstrip(" ")
         have = len(self._tail()) - len(self._tail().rstrip("\n"))
-        if have < n:
-            self.out.append("\n" * (n - have))
+        if have < count:
+            self.out.append("\n" * (count - have))
 
     def _at_line_start(self) -> bool:
         tail = self._tail()

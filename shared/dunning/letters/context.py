@@ -15,7 +15,7 @@ See :mod:`dunning.letters` for the list of template variables.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -102,47 +102,24 @@ def build_letter_context(
     """
     invoices = account.open_invoices if account is not None else []
     lead = _lead_invoice(contact, account)
-    currency = account.currency if account is not None else ""
     person_lines = person.address.as_lines() if person is not None else []
     premise_lines = premise.address.as_lines() if premise is not None else []
     raw: dict[str, Any] = {
         # the country of the address the letter goes to decides date and amount formats (see locale_tag)
         "country": recipient_country(person, premise),
-        "company": {
-            "name": company.name,
-            "address_lines": list(company.address_lines),
-            "phone": company.phone,
-            "email": company.email,
-            "website": company.website,
-        },
-        "person": {
-            "id": person.person_id if person else (contact.person_id or ""),
-            "name": person.name if person else "",
-            "language": person.language if person else "",
-            "email": person.email if person else "",
-            "phone": person.phone if person else "",
-            "address_lines": person_lines,
-        },
+        "company": _raw_company(company),
+        "person": _raw_person(person, contact, person_lines),
         "recipient": {
             "name": person.name if person else "",
             # the mailing address is the person's; a premise (service address) only when the person has none
             "address_lines": person_lines or premise_lines,
         },
-        "account": {
-            "id": account.account_id if account else (contact.account_id or ""),
-            "currency": currency,
-            "unapplied_credit": account.unapplied_credit if account else Decimal(0),
-        },
+        "account": _raw_account(account, contact),
         "premise": {
             "id": premise.premise_id if premise else (contact.premise_id or ""),
             "address_lines": premise_lines,
         },
-        "contact": {
-            "id": contact.contact_id,
-            "type": contact.type_key,
-            "template_code": contact.template_code or "",
-            "note": contact.note,
-        },
+        "contact": _raw_contact(contact),
         "lead_invoice": _raw_invoice(lead, today) if lead is not None else None,
         "invoices": [_raw_invoice(inv, today) for inv in invoices],
         "today": today,
@@ -169,18 +146,8 @@ def localize_context(data: Mapping[str, Any], language: str) -> dict[str, Any]:
     fmt = locale_tag(language, raw.get("country", ""))  # the formatting locale; labels follow ``language``
     loc = locale_for(fmt)
     currency: str = raw["account"]["currency"]
-
-    def money(amount: Decimal, cur: str | None = None) -> str:
-        return format_money(amount, cur if cur is not None else currency, fmt)
-
     invoices = [_format_invoice(inv, fmt) for inv in raw["invoices"]]
     lead = _format_invoice(raw["lead_invoice"], fmt) if raw["lead_invoice"] is not None else None
-    open_sums = _sum_by_currency((inv["currency"], inv["open_amount"]) for inv in raw["invoices"])
-    overdue_sums = _sum_by_currency(
-        (inv["currency"], inv["open_amount"]) for inv in raw["invoices"] if inv["days_overdue"] > 0
-    )
-    credit: Decimal = raw["account"]["unapplied_credit"]
-    today: _dt.date = raw["today"]
     return {
         "language": language,
         "locale": str(loc),
@@ -192,40 +159,92 @@ def localize_context(data: Mapping[str, Any], language: str) -> dict[str, Any]:
         "account": {
             "id": raw["account"]["id"],
             "currency": currency,
-            "unapplied_credit": money(credit),
+            "unapplied_credit": format_money(raw["account"]["unapplied_credit"], currency, fmt),
         },
         "premise": dict(raw["premise"], address_lines=list(raw["premise"]["address_lines"])),
         "contact": dict(raw["contact"]),
         "reference": raw["contact"]["id"],
         "lead_invoice": lead,
         "invoices": invoices,
-        "totals": {
-            "open": _join_sums(open_sums, currency, fmt),
-            "overdue": _join_sums(overdue_sums, currency, fmt),
-            "count": len(invoices),
-            "count_overdue": sum(1 for inv in raw["invoices"] if inv["days_overdue"] > 0),
-            "raw": {
-                "open": sum(open_sums.values(), Decimal(0)),
-                "overdue": sum(overdue_sums.values(), Decimal(0)),
-                "by_currency": {cur: {"open": amt, "overdue": overdue_sums.get(cur, Decimal(0))}
-                                for cur, amt in open_sums.items()},
-            },
-        },
-        "dates": {
-            "today": format_day(today, fmt, "long"),
-            "today_numeric": format_day(today, fmt, "numeric"),
-            "as_of": format_day(raw["as_of"], fmt, "long"),
-            "pay_by": format_day(raw["pay_by"], fmt, "long"),
-            "pay_by_numeric": format_day(raw["pay_by"], fmt, "numeric"),
-        },
-        "today": format_day(today, fmt, "long"),
+        "totals": _totals(raw["invoices"], currency, fmt),
+        "dates": _dates(raw, fmt),
+        "today": format_day(raw["today"], fmt, "long"),
         "invoice_table": INVOICE_TABLE_MARKER,
         "no_invoice_table": NO_INVOICE_TABLE_MARKER,
         "raw": raw,
     }
 
 
+def _totals(raw_invoices: Sequence[Mapping[str, Any]], currency: str, fmt: str) -> dict[str, Any]:
+    """``totals``: the open and overdue sums (formatted, and raw per currency) and the invoice counts."""
+    open_sums = _sum_by_currency((inv["currency"], inv["open_amount"]) for inv in raw_invoices)
+    overdue_sums = _sum_by_currency(
+        (inv["currency"], inv["open_amount"]) for inv in raw_invoices if inv["days_overdue"] > 0
+    )
+    return {
+        "open": _join_sums(open_sums, currency, fmt),
+        "overdue": _join_sums(overdue_sums, currency, fmt),
+        "count": len(raw_invoices),
+        "count_overdue": sum(1 for inv in raw_invoices if inv["days_overdue"] > 0),
+        "raw": {
+            "open": sum(open_sums.values(), Decimal(0)),
+            "overdue": sum(overdue_sums.values(), Decimal(0)),
+            "by_currency": {cur: {"open": amount, "overdue": overdue_sums.get(cur, Decimal(0))}
+                            for cur, amount in open_sums.items()},
+        },
+    }
+
+
+def _dates(raw: Mapping[str, Any], fmt: str) -> dict[str, str]:
+    today: _dt.date = raw["today"]
+    return {
+        "today": format_day(today, fmt, "long"),
+        "today_numeric": format_day(today, fmt, "numeric"),
+        "as_of": format_day(raw["as_of"], fmt, "long"),
+        "pay_by": format_day(raw["pay_by"], fmt, "long"),
+        "pay_by_numeric": format_day(raw["pay_by"], fmt, "numeric"),
+    }
+
+
 # --------------------------------------------------------------------------- helpers
+def _raw_company(company: Company) -> dict[str, Any]:
+    return {
+        "name": company.name,
+        "address_lines": list(company.address_lines),
+        "phone": company.phone,
+        "email": company.email,
+        "website": company.website,
+    }
+
+
+def _raw_person(person: PersonUpserted | None, contact: Contact, address_lines: list[str]) -> dict[str, Any]:
+    return {
+        "id": person.person_id if person else (contact.person_id or ""),
+        "name": person.name if person else "",
+        "language": person.language if person else "",
+        "email": person.email if person else "",
+        "phone": person.phone if person else "",
+        "address_lines": address_lines,
+    }
+
+
+def _raw_account(account: AccountView | None, contact: Contact) -> dict[str, Any]:
+    return {
+        "id": account.account_id if account else (contact.account_id or ""),
+        "currency": account.currency if account is not None else "",
+        "unapplied_credit": account.unapplied_credit if account else Decimal(0),
+    }
+
+
+def _raw_contact(contact: Contact) -> dict[str, Any]:
+    return {
+        "id": contact.contact_id,
+        "type": contact.type_key,
+        "template_code": contact.template_code or "",
+        "note": contact.note,
+    }
+
+
 def _lead_invoice(contact: Contact, account: AccountView | None) -> InvoiceView | None:
     """The contact's invoice when it names one (paid or not), otherwise the oldest open invoice (S2.2)."""
     if account is None:

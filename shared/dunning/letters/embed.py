@@ -247,11 +247,11 @@ def to_unicode_cmap(pairs: Iterable[tuple[int, tuple[int, ...]]]) -> bytes:
     return (_TO_UNICODE_HEAD + "".join(blocks) + _TO_UNICODE_TAIL).encode("latin-1")
 
 
-def _utf16(cp: int) -> str:
-    if cp > 0xFFFF:
-        cp -= 0x10000
-        return f"{0xD800 | cp >> 10:04X}{0xDC00 | cp & 0x3FF:04X}"
-    return f"{cp:04X}"
+def _utf16(code_point: int) -> str:
+    if code_point > 0xFFFF:
+        code_point -= 0x10000
+        return f"{0xD800 | code_point >> 10:04X}{0xDC00 | code_point & 0x3FF:04X}"
+    return f"{code_point:04X}"
 
 
 def producer_class() -> type:
@@ -266,7 +266,6 @@ _producer: type | None = None
 
 
 def _build_producer() -> type:
-    from fpdf.fonts import TTFFont
     from fpdf.output import OutputProducer, PDFFont, PDFFontStream, _tt_font_widths
     from fpdf.syntax import Name, PDFArray, PDFContentStream, Raw
 
@@ -279,10 +278,7 @@ def _build_producer() -> type:
     class LetterOutputProducer(OutputProducer):
         def _add_fonts(self, *args: Any) -> dict[int, Any]:
             fonts = self.fpdf.fonts
-            ours = {key: font for key, font in fonts.items()
-                    if isinstance(font, TTFFont) and isinstance(font.ttfont, FontProgram)}
-            if self.fpdf._compliance:  # PDF/A: leave it all to fpdf2 (never the case for letters)
-                ours = {}
+            ours = _letter_font_keys(self.fpdf)
             out: dict[int, Any] = {}
             everything = dict(fonts)
             try:
@@ -299,35 +295,19 @@ def _build_producer() -> type:
             return out
 
         def _add_letter_font(self, font: Any) -> Any:
-            program: FontProgram = font.ttfont
             fontname = f"MPDFAA+{font.name}"
-            if font.missing_glyphs:
-                LOG.warning("Font %s is missing the following glyphs: %s", fontname,
-                            ", ".join(repr(chr(cp)) for cp in font.missing_glyphs[:10]))
-            used = [(code, glyph) for glyph, code in font.subset.items() if glyph is not None]
-            chosen = [-1] * (max((code for code, _ in used), default=0) + 1)
-            chosen[0] = 0
-            unicodes: dict[int, int] = {}
-            for code, glyph in used:
-                gid = program.gid.get(glyph.glyph_name, 0)
-                chosen[code] = gid
-                text = glyph.unicode if isinstance(glyph.unicode, tuple) else ()
-                if len(text) == 1 and program.cmap.get(text[0]) == gid and text[0] not in unicodes:
-                    unicodes[text[0]] = code
-            data = program.subset(chosen, unicodes.items())
-
+            used, data = _letter_font_subset(font, fontname)
             type0 = PDFFont(subtype="Type0", base_font=fontname, encoding="Identity-H")
             self._add_pdf_obj(type0, "fonts")
             cid_font = PDFFont(subtype="CIDFontType2", base_font=fontname, d_w=font.desc.missing_width,
                                w=_tt_font_widths(font))
             self._add_pdf_obj(cid_font, "fonts")
             type0.descendant_fonts = PDFArray([cid_font])
-            to_unicode = _Stream(to_unicode_cmap(
-                (code, glyph.unicode) for code, glyph in used
-                if isinstance(glyph.unicode, tuple) and glyph.unicode), compress=True)
+            to_unicode = _Stream(_to_unicode_of(used), compress=True)
             self._add_pdf_obj(to_unicode, "fonts")
             type0.to_unicode = to_unicode
-            cid_font.c_i_d_system_info = Raw(  # type: ignore[assignment] # inline, not an object of its own
+            # fpdf2 types these as objects of their own; a letter writes them inline
+            cid_font.c_i_d_system_info = Raw(  # type: ignore[assignment]
                 "<< /Registry (Adobe) /Ordering (UCS) /Supplement 0 >>")
             cid_font.c_i_d_to_g_i_d_map = Name("Identity")  # type: ignore[assignment]
             descriptor = _copy(font.desc)  # shared by every document using the face: not to be mutated
@@ -337,12 +317,52 @@ def _build_producer() -> type:
             font_file = _FontFile(contents=data)
             self._add_pdf_obj(font_file, "fonts")
             descriptor.font_file2 = font_file
-            font.subset.pick.cache_clear()
-            font.subset.get_glyph.cache_clear()
-            font.close()
+            _release(font)
             return type0
 
     return LetterOutputProducer
+
+
+def _letter_font_keys(fpdf: Any) -> set[str]:
+    """The document's fonts this module embeds: those attached by :mod:`dunning.letters.fontcache` (their
+    ``ttfont`` is a :class:`FontProgram`). None in a PDF/A document (never the case for letters): fpdf2 does it."""
+    from fpdf.fonts import TTFFont
+
+    if fpdf._compliance:
+        return set()
+    return {key for key, font in fpdf.fonts.items()
+            if isinstance(font, TTFFont) and isinstance(font.ttfont, FontProgram)}
+
+
+def _letter_font_subset(font: Any, fontname: str) -> tuple[list[tuple[int, Any]], bytes]:
+    """The (code, glyph) pairs the document used of ``font``, and the font file for them: glyph id = code."""
+    program: FontProgram = font.ttfont
+    if font.missing_glyphs:
+        LOG.warning("Font %s is missing the following glyphs: %s", fontname,
+                    ", ".join(repr(chr(cp)) for cp in font.missing_glyphs[:10]))
+    used = [(code, glyph) for glyph, code in font.subset.items() if glyph is not None]
+    chosen = [-1] * (max((code for code, _ in used), default=0) + 1)
+    chosen[0] = 0
+    unicodes: dict[int, int] = {}
+    for code, glyph in used:
+        gid = program.gid.get(glyph.glyph_name, 0)
+        chosen[code] = gid
+        text = glyph.unicode if isinstance(glyph.unicode, tuple) else ()
+        if len(text) == 1 and program.cmap.get(text[0]) == gid and text[0] not in unicodes:
+            unicodes[text[0]] = code
+    return used, program.subset(chosen, unicodes.items())
+
+
+def _to_unicode_of(used: Iterable[tuple[int, Any]]) -> bytes:
+    return to_unicode_cmap((code, glyph.unicode) for code, glyph in used
+                           if isinstance(glyph.unicode, tuple) and glyph.unicode)
+
+
+def _release(font: Any) -> None:
+    """After output: the document's glyph caches go, the shared font program stays open (see FontProgram.close)."""
+    font.subset.pick.cache_clear()
+    font.subset.get_glyph.cache_clear()
+    font.close()
 
 
 def _copy(obj: Any) -> Any:

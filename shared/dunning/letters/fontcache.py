@@ -44,6 +44,7 @@ import io
 import logging
 import threading
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -442,8 +443,6 @@ def _letter_font_class() -> type:
     global _letter_font
     if _letter_font is not None:
         return _letter_font
-    from bisect import bisect_left
-
     from fpdf.fonts import TTFFont
 
     class LetterFont(TTFFont):
@@ -467,49 +466,62 @@ def _letter_font_class() -> type:
             key = _shaping_key(text, font_size_pt, text_shaping_params)
             plan = cache.get(key)
             if plan is None:
-                plan = self._shape_plan(text, font_size_pt, text_shaping_params)
+                plan = _shape_plan(self, text, font_size_pt, text_shaping_params)
                 _remember(cache, key, plan)
-            subset = self.subset
-            text_info = []
-            for (gid, unicode, gname, gwidth), x_advance, y_advance, x_offset, y_offset, force in plan:
-                glyph = subset.get_glyph(glyph=gid, unicode=unicode, glyph_name=gname, glyph_width=gwidth)
-                if glyph is None:
-                    continue
-                text_info.append({"mapped_char": subset.pick_glyph(glyph), "x_advance": x_advance,
-                                  "y_advance": y_advance, "x_offset": x_offset, "y_offset": y_offset,
-                                  "force_positioning": force})
-            return text_info
-
-        def _shape_plan(self, text: str, font_size_pt: float, params: dict[str, Any] | None) -> tuple[Any, ...]:
-            """fpdf2 2.8's ``TTFFont.shape_text`` up to the subset mapping (same clusters, glyphs, positions)."""
-            glyph_infos, glyph_positions = self.perform_harfbuzz_shaping(text, font_size_pt, params)
-            cluster_list = sorted(int(gi.cluster) for gi in glyph_infos)
-
-            def cluster_of(index: int) -> int:
-                pos = bisect_left(cluster_list, index)
-                if pos == 0:
-                    return cluster_list[0]
-                if pos == len(cluster_list) or cluster_list[pos] != index:
-                    return cluster_list[pos - 1]
-                return cluster_list[pos]
-
-            cluster_mapping: dict[int, list[int]] = {}
-            for i in range(len(text)):
-                cluster_mapping.setdefault(cluster_of(i), []).append(i)
-            metrics = self.ttfont["hmtx"].metrics
-            plan = []
-            for seq, gi in enumerate(glyph_infos):
-                unicode: list[int] = []
-                if gi.cluster in cluster_mapping:
-                    unicode = [ord(text[i]) for i in cluster_mapping.pop(gi.cluster)]
-                gname = self.ttfont.getGlyphName(gi.codepoint)
-                gwidth = round(self.scale * metrics[gname][0])
-                pos = glyph_positions[seq]
-                force = (gwidth != pos.x_advance or pos.x_offset != 0 or pos.y_offset != 0
-                         or pos.y_advance != 0)
-                plan.append(((gi.codepoint, tuple(unicode), gname, gwidth), pos.x_advance, pos.y_advance,
-                             pos.x_offset, pos.y_offset, force))
-            return tuple(plan)
+            return _map_to_subset(self.subset, plan)
 
     _letter_font = LetterFont
     return LetterFont
+
+
+def _shape_plan(font: Any, text: str, font_size_pt: float, params: dict[str, Any] | None) -> tuple[Any, ...]:
+    """fpdf2 2.8's ``TTFFont.shape_text`` up to the subset mapping (same clusters, glyphs, positions): per glyph,
+    ((glyph id, code points, glyph name, width), x advance, y advance, x offset, y offset, force positioning)."""
+    glyph_infos, glyph_positions = font.perform_harfbuzz_shaping(text, font_size_pt, params)
+    cluster_mapping = _cluster_mapping(text, glyph_infos)
+    metrics = font.ttfont["hmtx"].metrics
+    plan = []
+    for seq, info in enumerate(glyph_infos):
+        unicode: list[int] = []
+        if info.cluster in cluster_mapping:
+            unicode = [ord(text[index]) for index in cluster_mapping.pop(info.cluster)]
+        gname = font.ttfont.getGlyphName(info.codepoint)
+        gwidth = round(font.scale * metrics[gname][0])
+        pos = glyph_positions[seq]
+        force = (gwidth != pos.x_advance or pos.x_offset != 0 or pos.y_offset != 0
+                 or pos.y_advance != 0)
+        plan.append(((info.codepoint, tuple(unicode), gname, gwidth), pos.x_advance, pos.y_advance,
+                     pos.x_offset, pos.y_offset, force))
+    return tuple(plan)
+
+
+def _cluster_mapping(text: str, glyph_infos: Any) -> dict[int, list[int]]:
+    """HarfBuzz cluster -> the indices of ``text`` it covers (a character outside every cluster start belongs to
+    the cluster before it), as fpdf2 computes it."""
+    cluster_list = sorted(int(info.cluster) for info in glyph_infos)
+
+    def cluster_of(index: int) -> int:
+        pos = bisect_left(cluster_list, index)
+        if pos == 0:
+            return cluster_list[0]
+        if pos == len(cluster_list) or cluster_list[pos] != index:
+            return cluster_list[pos - 1]
+        return cluster_list[pos]
+
+    mapping: dict[int, list[int]] = {}
+    for index in range(len(text)):
+        mapping.setdefault(cluster_of(index), []).append(index)
+    return mapping
+
+
+def _map_to_subset(subset: Any, plan: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """The per-document step of ``shape_text``: each planned glyph gets its code in the document's subset."""
+    text_info = []
+    for (gid, unicode, gname, gwidth), x_advance, y_advance, x_offset, y_offset, force in plan:
+        glyph = subset.get_glyph(glyph=gid, unicode=unicode, glyph_name=gname, glyph_width=gwidth)
+        if glyph is None:
+            continue
+        text_info.append({"mapped_char": subset.pick_glyph(glyph), "x_advance": x_advance,
+                          "y_advance": y_advance, "x_offset": x_offset, "y_offset": y_offset,
+                          "force_positioning": force})
+    return text_info

@@ -270,18 +270,18 @@ class LetterLayout:
         """``text`` cut with an ellipsis so that it fits ``width``."""
         if self._width(pdf, text) <= width:
             return text
-        lo, hi = 0, len(text)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
+        fits, limit = 0, len(text)
+        while fits < limit:
+            mid = (fits + limit + 1) // 2
             if self._measure(pdf, text[:mid].rstrip() + _ELLIPSIS) <= width:
-                lo = mid
+                fits = mid
             else:
-                hi = mid - 1
-        return text[:lo].rstrip() + _ELLIPSIS
+                limit = mid - 1
+        return text[:fits].rstrip() + _ELLIPSIS
 
-    def _put(self, pdf: Any, x: float, y: float, w: float, h: float, text: str, align: str,
+    def _put(self, pdf: Any, x: float, y: float, width: float, height: float, text: str, align: str,
              *, bidi: bool | None = None, direction: str | None = None) -> None:
-        """One line of text in the box (x, y, w, h); ``align`` is L / R / C (absolute, not logical).
+        """One line of text in the box (x, y, width, height); ``align`` is L / R / C (absolute, not logical).
 
         Text that needs no bidi/shaping and that the main font can draw goes straight to ``FPDF.text``
         (a tenth of the cost of ``cell``); the rest through ``cell`` with shaping and fallback fonts. The
@@ -291,10 +291,10 @@ class LetterLayout:
         needs_bidi = self.shaping and (_NEEDS_BIDI.search(text) is not None if bidi is None else bidi)
         plain = not needs_bidi and NB_ALIAS not in text  # FPDF.text does not substitute the page-count alias
         if plain and all(ord(c) in pdf.current_font.cmap for c in text):
-            width = self._width(pdf, text)
-            dx = w - width if align == "R" else (w - width) / 2 if align == "C" else 0.0
+            text_width = self._width(pdf, text)
+            shift = width - text_width if align == "R" else (width - text_width) / 2 if align == "C" else 0.0
             # the baseline fpdf2's cell() uses
-            pdf.text(x + dx, y + 0.5 * h + 0.3 * pdf.font_size, text)
+            pdf.text(x + shift, y + 0.5 * height + 0.3 * pdf.font_size, text)
             return
         if self.shaping:
             if needs_bidi:
@@ -303,7 +303,7 @@ class LetterLayout:
                 pdf.set_text_shaping(False)
         pdf.set_xy(x, y)
         self._pin_font(pdf)
-        pdf.cell(w, h, text, align=align)
+        pdf.cell(width, height, text, align=align)
 
     def _start(self) -> str:
         return "R" if self.rtl else "L"
@@ -311,9 +311,9 @@ class LetterLayout:
     def _end(self) -> str:
         return "L" if self.rtl else "R"
 
-    def _mirror(self, x: float, w: float) -> float:
+    def _mirror(self, x: float, width: float) -> float:
         """x of a box placed at ``x`` in LTR letters, mirrored within the text column in RTL letters."""
-        return LEFT + (PAGE_W - RIGHT) - x - w if self.rtl else x
+        return LEFT + (PAGE_W - RIGHT) - x - width if self.rtl else x
 
     def wrap(self, pdf: Any, text: str, width: float) -> list[str]:
         """Greedy word wrap with the current font; a word wider than the line is broken by characters."""
@@ -427,51 +427,51 @@ class LetterLayout:
     def _window(self, pdf: Any) -> None:
         company = self.context.get("company") or {}
         recipient = self.context.get("recipient") or {}
-        x, w = WINDOW_X + WINDOW_PAD, WINDOW_W - 2 * WINDOW_PAD
+        x, width = WINDOW_X + WINDOW_PAD, WINDOW_W - 2 * WINDOW_PAD
         align = self._start()
         # return address: small print at the top of the window, underlined; never cut (the post office returns
         # undeliverable mail to it): one line, shrunk a little, else wrapped over two or three lines
-        rule_y = self._return_address(pdf, x, w, align, company)
+        rule_y = self._return_address(pdf, x, width, align, company)
         pdf.set_draw_color(*RULE)
         pdf.set_line_width(0.1)
-        pdf.line(x, rule_y, x + w, rule_y)
+        pdf.line(x, rule_y, x + width, rule_y)
         lines = [recipient.get("name", ""), *recipient.get("address_lines", [])]
         lines = [clean_text(str(ln)).strip() for ln in lines if ln and str(ln).strip()][:MAX_RECIPIENT_LINES]
         size = 10.0
         self._font(pdf, size)
-        while size > 8.0 and any(self._width(pdf, ln) > w for ln in lines):
+        while size > 8.0 and any(self._width(pdf, ln) > width for ln in lines):
             size -= 0.5
             self._font(pdf, size)
         top = max(WINDOW_Y + 9.0, rule_y + 3.4)
         leading = min(4.6, (WINDOW_Y + WINDOW_H - 1.0 - top) / max(len(lines), 1))
         y = top
         for text in lines:
-            self._put(pdf, x, y, w, leading, self._fit(pdf, text, w), align)
+            self._put(pdf, x, y, width, leading, self._fit(pdf, text, width), align)
             y += leading
 
-    def _return_address(self, pdf: Any, x: float, w: float, align: str, company: Mapping[str, Any]) -> float:
+    def _return_address(self, pdf: Any, x: float, width: float, align: str, company: Mapping[str, Any]) -> float:
         """Draw the sender line(s) at the top of the window; returns the y of the rule under them."""
         parts = [clean_text(str(p)).strip() for p in [company.get("name", ""), *company.get("address_lines", [])]]
         parts = [p for i, p in enumerate(parts) if p and p not in parts[:i]]  # a line repeating the name: once
         sender = RETURN_SEPARATOR.join(parts)
         size = RETURN_SIZE
         self._font(pdf, size, color=GREY)
-        while size > RETURN_ONE_LINE_MIN and self._width(pdf, sender) > w:
+        while size > RETURN_ONE_LINE_MIN and self._width(pdf, sender) > width:
             size -= 0.25
             self._font(pdf, size, color=GREY)
-        if self._width(pdf, sender) <= w:
-            self._put(pdf, x, WINDOW_Y + 2.0, w, 3.2, sender, align)
+        if self._width(pdf, sender) <= width:
+            self._put(pdf, x, WINDOW_Y + 2.0, width, 3.2, sender, align)
             return WINDOW_Y + 5.6
         # too long for one line even at the smallest size: wrap it (at the separators where possible)
         self._font(pdf, RETURN_WRAP_SIZE, color=GREY)
-        wrapped = self._wrap_parts(pdf, [p for p in parts if p], w)
+        wrapped = self._wrap_parts(pdf, [p for p in parts if p], width)
         while len(wrapped) > RETURN_MAX_LINES and pdf.font_size_pt > RETURN_MIN_SIZE:
             self._font(pdf, pdf.font_size_pt - 0.25, color=GREY)
-            wrapped = self._wrap_parts(pdf, [p for p in parts if p], w)
+            wrapped = self._wrap_parts(pdf, [p for p in parts if p], width)
         height = 0.42 * pdf.font_size_pt + 0.2
         y = WINDOW_Y + 1.2
         for text in wrapped:
-            self._put(pdf, x, y, w, height, text, align)
+            self._put(pdf, x, y, width, height, text, align)
             y += height
         return y + 0.6
 

@@ -32,13 +32,14 @@ class Criterion(ConfigModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    field: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    equals: Any = None
-    in_: list[Any] | None = Field(default=None, alias="in")
-    min: Any = None
-    max: Any = None
-    missing: bool | None = None
-    present: bool | None = None
+    field: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+        description="Dotted path of the tested field, e.g. `currency` or `attributes.segment`.")
+    equals: Any = Field(None, description="Matches when the field equals this value (numbers compare as numbers).")
+    in_: list[Any] | None = Field(default=None, alias="in", description="Matches when the field equals one of these.")
+    min: Any = Field(None, description="Lower bound, inclusive (alone or with `max`).")
+    max: Any = Field(None, description="Upper bound, inclusive (alone or with `min`).")
+    missing: bool | None = Field(None, description="true: matches when the field is absent or null; false: when set.")
+    present: bool | None = Field(None, description="true: matches when the field is set; false: when absent or null.")
 
     @model_validator(mode="after")
     def _one_operator(self) -> Criterion:
@@ -59,8 +60,9 @@ class Criterion(ConfigModel):
 class Criteria(ConfigModel):
     """``all`` / ``any`` over criteria or nested criteria. An empty ``all`` matches everything."""
 
-    all: list[Criterion | Criteria] | None = None
-    any: list[Criterion | Criteria] | None = None
+    all: list[Criterion | Criteria] | None = Field(
+        None, description="Every one of these must match (an empty list matches everything).")
+    any: list[Criterion | Criteria] | None = Field(None, description="At least one of these must match.")
 
     @model_validator(mode="after")
     def _one_combinator(self) -> Criteria:
@@ -73,23 +75,30 @@ class Criteria(ConfigModel):
 class Pool(ConfigModel):
     """A customer pool: a named query over account attributes (S2.3)."""
 
-    id: Code
-    description: str = ""
-    criteria: Criteria
+    id: Code = Field(description="Pool code, named in a hierarchy's `pools`.")
+    description: str = Field("", description="Free text for people.")
+    criteria: Criteria = Field(description="Which accounts belong to the pool, tested on the account and its fields.")
 
 
 class Step(ConfigModel):
     """A process detail (S2.7): what to do, N days before/after the lead invoice's due date."""
 
-    id: Code
-    description: str = ""
-    action: StepAction
-    when: Literal["before", "after"]
-    days: Annotated[int, Field(ge=0, le=3650)]
-    document: Code | None = None  # letter template, email template or activity template code
-    pre_dunning: bool = False
-    recipient: RecipientKind = "customer"  # email only (S2.9)
-    business_purpose: Code | None = None  # email only: which of the account's persons (S2.9)
+    id: Code = Field(description="Step code, unique in the hierarchy; recorded as done per invoice.")
+    description: str = Field("", description="Free text for people; names the step in automation logs.")
+    action: StepAction = Field(description="What the step does: send a letter, send an email, or create an activity "
+                               "for a collector. Every step action is an automated contact (it counts for quiet days).")
+    when: Literal["before", "after"] = Field(description="Whether `days` count before or after the due date.")
+    days: Annotated[int, Field(ge=0, le=3650)] = Field(
+        description="How many days before/after the due date the step is due (0: on the due date).")
+    document: Code | None = Field(None, description="The template: a letter, email or activity template code, by "
+                                  "`action` (required for email and activity steps).")
+    pre_dunning: bool = Field(False, description="An early notice, not a regular step: sent once for every open "
+                              "invoice not on hold (not only the lead), from its date up to and including the due "
+                              "date. At most one per hierarchy, and it must be `before`.")
+    recipient: RecipientKind = Field("customer", description="Email steps only (S2.9): who receives it, the "
+                                     "customer or the account's sales group or collections agent.")
+    business_purpose: Code | None = Field(None, description="Email steps only (S2.9): which of the account's persons "
+                                          "receives it, by business purpose.")
 
     @property
     def offset_days(self) -> int:
@@ -110,34 +119,67 @@ class Step(ConfigModel):
 class Exclusion(ConfigModel):
     """Leave an account out when below these amounts, per currency (S2.5)."""
 
-    aged_balance_below: dict[str, Decimal] = Field(default_factory=dict)
-    invoice_amount_below: dict[str, Decimal] = Field(default_factory=dict)
+    aged_balance_below: dict[str, Decimal] = Field(default_factory=dict, description=(
+        "Per currency: the whole account is excluded from the run while its aged balance (the open amounts past "
+        "their due date, on-hold invoices included, in the account currency) is strictly below this. An account "
+        "with nothing past due has an aged balance of 0, so it is excluded too and gets no pre-dunning."))
+    invoice_amount_below: dict[str, Decimal] = Field(default_factory=dict, description=(
+        "Per currency: an invoice whose original amount (not what is still open) is strictly below this is too "
+        "small to chase. What that means is set by `scope`."))
+    scope: Literal["account", "invoice"] = Field("account", description=(
+        "What `invoice_amount_below` leaves out. `account` (the default): the whole account is excluded while its "
+        "lead invoice is small (no step, no pre-dunning, no prediction), even when a larger invoice is overdue. "
+        "`invoice`: only the small invoices are left out: they never lead and get no pre-dunning, and the next "
+        "qualifying invoice leads; an account whose every workable invoice is small is excluded. "
+        "`aged_balance_below` always applies to the whole account."))
 
 
 class Predictions(ConfigModel):
     """Create collection activities from payment predictions (S2.6)."""
 
-    benchmark_percent: Annotated[Decimal, Field(ge=0, le=100)]
-    late_activity: Code | None = None
-    very_late_activity: Code | None = None
+    benchmark_percent: Annotated[Decimal, Field(ge=0, le=100)] = Field(description=(
+        "The probability, in percent, a prediction must reach (probability x 100 >= this) to create its activity."))
+    late_activity: Code | None = Field(None, description=(
+        "Activity template created when the lead invoice's late-payment probability reaches the benchmark."))
+    very_late_activity: Code | None = Field(None, description=(
+        "Activity template created when the lead invoice's very-late probability reaches the benchmark; "
+        "checked before `late_activity`."))
 
 
 class Hierarchy(ConfigModel):
     """A collection strategy: a process hierarchy (S2.1, S2.3)."""
 
-    id: Code
-    description: str = ""
-    automation: Code = "default"
-    rank: Annotated[int, Field(ge=1)]
-    pools: list[Code] = Field(default_factory=list)
-    quiet_days: Annotated[int, Field(ge=0, le=365)] = 0
-    track_step: bool = False
-    exclude_invoice_after_last_step: bool = False
-    create_activities_for_automations: bool = False
-    exclusion: Exclusion = Field(default_factory=Exclusion)
-    predictions: Predictions | None = None
-    history_retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
-    steps: list[Step] = Field(min_length=1)
+    id: Code = Field(description="Hierarchy code, unique; accounts are assigned to it.")
+    description: str = Field("", description="Free text for people.")
+    automation: Code = Field("default", description="A label for the automation behind this strategy (informational).")
+    rank: Annotated[int, Field(ge=1)] = Field(description=(
+        "Priority, unique: an account that matches pools of several hierarchies goes to the lowest rank."))
+    pools: list[Code] = Field(default_factory=list, description=(
+        "The pools whose accounts this hierarchy works; a pool belongs to one hierarchy at most."))
+    quiet_days: Annotated[int, Field(ge=0, le=365)] = Field(0, description=(
+        "Days of rest after an automated contact. With the last automated contact on day D and N quiet days, "
+        "days D+1 to D+N are quiet and the next automated contact is on D+N+1 at the earliest (N=2: D+1 and D+2 "
+        "are quiet, the next contact is on D+3). A second contact on D itself is held back too, so 0 means at "
+        "most one automated contact a day. A held-back step is not marked done; it runs on a later run."))
+    track_step: bool = Field(False, description=(
+        "false: each run performs the latest step whose date has been reached; missed earlier steps are skipped. "
+        "true: the steps run one by one in timeline order, the first one not done yet once its date has come, "
+        "one per run, so none is skipped."))
+    exclude_invoice_after_last_step: bool = Field(False, description=(
+        "true: an invoice whose last regular step is done no longer leads; the next open invoice does."))
+    create_activities_for_automations: bool = Field(False, description=(
+        "true: every automated letter or email (step or pre-dunning) is followed by an automation-log activity, "
+        "so collectors see it."))
+    exclusion: Exclusion = Field(default_factory=Exclusion, description=(
+        "Amounts below which an account, or a small invoice, is left out (S2.5)."))
+    predictions: Predictions | None = Field(None, description=(
+        "Collector activities from payment predictions on the lead invoice. They are tasks, not customer "
+        "contacts: quiet days neither hold them back nor start from them; at most one per account per day."))
+    history_retention_days: Annotated[int, Field(ge=1, le=3650)] = Field(90, description=(
+        "Days each account's run history is kept."))
+    steps: list[Step] = Field(min_length=1, description=(
+        "The process: regular steps (in timeline order by their offset from the due date) and at most one "
+        "pre-dunning step."))
 
     @model_validator(mode="after")
     def _steps_ok(self) -> Hierarchy:
@@ -190,29 +232,33 @@ def _known_conditions(data: Any, what: str) -> Any:
 class ActivityTemplate(ConfigModel):
     """S2.10: name, activity type, purpose, days to complete, details."""
 
-    code: Code
-    name: str
-    type: str
-    purpose: str = ""
-    days_to_complete: Annotated[int, Field(ge=0, le=365)] = 0
-    details: str = ""
+    code: Code = Field(description="Template code, named by steps, predictions and contact types.")
+    name: str = Field(description="Readable name, shown in history and contacts.")
+    type: str = Field(description="Activity type, for the collectors' tools.")
+    purpose: str = Field("", description="Why the activity exists, for collectors.")
+    days_to_complete: Annotated[int, Field(ge=0, le=365)] = Field(0, description=(
+        "Days a collector has to complete it after it is created."))
+    details: str = Field("", description="Instructions for the collector.")
 
 
 class EmailBody(ConfigModel):
-    subject: Annotated[str, StringConstraints(min_length=1, max_length=300)]
-    html: str
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(description="Subject line.")
+    html: str = Field(description="HTML body (a sandboxed Jinja2 template); the text part is derived from it.")
 
 
 class EmailTemplate(ConfigModel):
     """S2.11: code, description, default language, sender name/address, subject + HTML per language."""
 
-    code: Code
-    description: str = ""
-    default_language: Language
-    sender_name: str
-    sender_address: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    bodies: dict[Language, EmailBody]
-    requires: list[TemplateCondition] = Field(default_factory=list)  # see TEMPLATE_CONDITIONS
+    code: Code = Field(description="Template code, named by steps and contact types.")
+    description: str = Field("", description="Free text for people.")
+    default_language: Language = Field(description="Language used when there is no body in the person's language.")
+    sender_name: str = Field(description="Sender name shown to the recipient.")
+    sender_address: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = Field(
+        description="From address; it must be inside the stack's SES identity.")
+    bodies: dict[Language, EmailBody] = Field(description="Subject and HTML body per language.")
+    requires: list[TemplateCondition] = Field(default_factory=list, description=(  # see TEMPLATE_CONDITIONS
+        "What must be true of a contact for this template to go out; a contact that fails one is not sent but "
+        "ends suppressed with the reason. " + "; ".join(f"{k}: {v}" for k, v in TEMPLATE_CONDITIONS.items())))
 
     @model_validator(mode="before")
     @classmethod
@@ -229,13 +275,16 @@ class EmailTemplate(ConfigModel):
 class LetterTemplate(ConfigModel):
     """A letter template: Jinja2 source per language plus how the letter is produced (S1.1)."""
 
-    code: Code
-    description: str = ""
-    default_language: Language
-    production: Literal["print", "online", "print_and_online"] = "print"
-    subjects: dict[Language, str]
-    bodies: dict[Language, str]  # Jinja2 source per language
-    requires: list[TemplateCondition] = Field(default_factory=list)  # see TEMPLATE_CONDITIONS
+    code: Code = Field(description="Template code, named by steps and contact types.")
+    description: str = Field("", description="Free text for people.")
+    default_language: Language = Field(description="Language used when there is no body in the person's language.")
+    production: Literal["print", "online", "print_and_online"] = Field("print", description=(
+        "print: printed and posted; online: kept for the customer to read online; print_and_online: both."))
+    subjects: dict[Language, str] = Field(description="Subject line per language.")
+    bodies: dict[Language, str] = Field(description="Jinja2 source per language (sandboxed).")
+    requires: list[TemplateCondition] = Field(default_factory=list, description=(  # see TEMPLATE_CONDITIONS
+        "What must be true of a contact for this template to go out; a contact that fails one is not sent but "
+        "ends suppressed with the reason. " + "; ".join(f"{k}: {v}" for k, v in TEMPLATE_CONDITIONS.items())))
 
     @model_validator(mode="before")
     @classmethod
@@ -253,17 +302,20 @@ class LetterTemplate(ConfigModel):
 class ContactType(ConfigModel):
     """A customer contact type (S1.1/S1.2): a unique class/type pair with usage rules and an action."""
 
-    contact_class: Code
-    contact_type: Code
-    description: str = ""
-    person_usage: Usage = "required"
-    account_usage: Usage = "optional"
-    premise_usage: Usage = "optional"
-    action: ActionKind = "none"
-    letter_template: Code | None = None
-    email_template: Code | None = None
-    activity_template: Code | None = None
-    fallback_to_letter: Code | None = None  # letter template used when an email cannot be delivered
+    contact_class: Code = Field(description="Contact class; with `contact_type` the unique key CLASS/TYPE.")
+    contact_type: Code = Field(description="Contact type within the class.")
+    description: str = Field("", description="Free text for people.")
+    person_usage: Usage = Field("required", description="Whether a contact of this type needs a person.")
+    account_usage: Usage = Field("optional", description="Whether a contact of this type names an account.")
+    premise_usage: Usage = Field("optional", description="Whether a contact of this type names a premise.")
+    action: ActionKind = Field("none", description=(
+        "What creating the contact does: send a letter, send an email, create an activity, or only record it."))
+    letter_template: Code | None = Field(None, description="Letter template, for action letter.")
+    email_template: Code | None = Field(None, description="Email template, for action email.")
+    activity_template: Code | None = Field(None, description="Activity template, for action activity.")
+    fallback_to_letter: Code | None = Field(None, description=(
+        "Letter template used instead when an email cannot be delivered (for example no email address); "
+        "without it such an email fails."))
 
     @property
     def key(self) -> str:
@@ -290,46 +342,52 @@ PersonFill = Literal["main", "responsible_notified", "event", "none"]
 class ContactRule(ConfigModel):
     """Declarative rule: an event type + conditions on its data -> a contact type (S1.4, S1.5)."""
 
-    id: Code
-    event_type: str
-    conditions: Criteria | None = None
-    contact_type: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$")]
-    person: PersonFill = "main"
-    account: Literal["event", "none"] = "event"
-    premise: Literal["service_agreement", "event", "none"] = "none"
-    algorithm: Code | None = None  # name of a plug-in in the dunning.contact_rules entry-point group
+    id: Code = Field(description="Rule code, unique.")
+    event_type: str = Field(description="The event type the rule reacts to, e.g. `collection.event`.")
+    conditions: Criteria | None = Field(None, description="Tests on the event data; none: every event of the type.")
+    contact_type: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$")] = Field(
+        description="The contact type created, as CLASS/TYPE.")
+    person: PersonFill = Field("main", description=(
+        "The contact's person: the account's main person, its responsible notified person, the person named "
+        "in the event, or none."))
+    account: Literal["event", "none"] = Field("event", description="The contact's account: the event's, or none.")
+    premise: Literal["service_agreement", "event", "none"] = Field("none", description=(
+        "The contact's premise: the service agreement's, the event's, or none."))
+    algorithm: Code | None = Field(None, description=(
+        "A plug-in (entry-point group `dunning.contact_rules`) that decides instead of `conditions`."))
 
 
 class CollectionsContactTypes(ConfigModel):
     """Contact types the collections run uses for each step action."""
 
-    letter: str = "COLLECTIONS/LETTER"
-    email: str = "COLLECTIONS/EMAIL"
-    activity: str = "COLLECTIONS/ACTIVITY"
-    automation_log: str = "COLLECTIONS/AUTOMATION_LOG"
+    letter: str = Field("COLLECTIONS/LETTER", description="Contact type (CLASS/TYPE) of the run's letters.")
+    email: str = Field("COLLECTIONS/EMAIL", description="Contact type of the run's emails.")
+    activity: str = Field("COLLECTIONS/ACTIVITY", description="Contact type of the run's activities.")
+    automation_log: str = Field("COLLECTIONS/AUTOMATION_LOG", description="Contact type of automation logs.")
 
 
 class Company(ConfigModel):
     """The sender block printed on letters."""
 
-    name: str
-    address_lines: list[str] = Field(default_factory=list)
-    phone: str = ""
-    email: str = ""
-    website: str = ""
+    name: str = Field(description="Company name, on letters and as the return address.")
+    address_lines: list[str] = Field(default_factory=list, description="Return address, one line each.")
+    phone: str = Field("", description="Phone number printed on letters.")
+    email: str = Field("", description="Email address printed on letters.")
+    website: str = Field("", description="Website printed on letters.")
 
 
 class Config(ConfigModel):
-    version: str = ""
-    company: Company
-    pools: list[Pool] = Field(default_factory=list)
-    hierarchies: list[Hierarchy] = Field(default_factory=list)
-    activity_templates: list[ActivityTemplate] = Field(default_factory=list)
-    email_templates: list[EmailTemplate] = Field(default_factory=list)
-    letter_templates: list[LetterTemplate] = Field(default_factory=list)
-    contact_types: list[ContactType] = Field(default_factory=list)
-    contact_rules: list[ContactRule] = Field(default_factory=list)
-    collections_contact_types: CollectionsContactTypes = Field(default_factory=CollectionsContactTypes)
+    version: str = Field("", description="Names this configuration; recorded with every run.")
+    company: Company = Field(description="The sender on letters.")
+    pools: list[Pool] = Field(default_factory=list, description="Customer pools (S2.3).")
+    hierarchies: list[Hierarchy] = Field(default_factory=list, description="Collection strategies (S2.1).")
+    activity_templates: list[ActivityTemplate] = Field(default_factory=list, description="Activity templates (S2.10).")
+    email_templates: list[EmailTemplate] = Field(default_factory=list, description="Email templates (S2.11).")
+    letter_templates: list[LetterTemplate] = Field(default_factory=list, description="Letter templates.")
+    contact_types: list[ContactType] = Field(default_factory=list, description="Contact types (S1.1).")
+    contact_rules: list[ContactRule] = Field(default_factory=list, description="Rules from events to contacts (S1.4).")
+    collections_contact_types: CollectionsContactTypes = Field(default_factory=CollectionsContactTypes, description=(
+        "The contact types the collections run uses for each step action."))
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
@@ -338,37 +396,40 @@ class Config(ConfigModel):
         _unique(errors, "hierarchy", [h.id for h in self.hierarchies])
         ranks: dict[int, str] = {}
         owner: dict[str, str] = {}
-        for h in self.hierarchies:
-            if h.rank in ranks:
-                errors.append(f"hierarchies {ranks[h.rank]!r} and {h.id!r} have the same rank {h.rank}")
-            ranks[h.rank] = h.id
-            for p in h.pools:
-                if p not in pool_ids:
-                    errors.append(f"hierarchy {h.id!r} names unknown pool {p!r}")
-                elif p in owner:
-                    errors.append(f"pool {p!r} is assigned to both {owner[p]!r} and {h.id!r}")
-                owner[p] = h.id
+        for hierarchy in self.hierarchies:
+            if hierarchy.rank in ranks:
+                errors.append(f"hierarchies {ranks[hierarchy.rank]!r} and {hierarchy.id!r} have the same rank "
+                              f"{hierarchy.rank}")
+            ranks[hierarchy.rank] = hierarchy.id
+            for pool in hierarchy.pools:
+                if pool not in pool_ids:
+                    errors.append(f"hierarchy {hierarchy.id!r} names unknown pool {pool!r}")
+                elif pool in owner:
+                    errors.append(f"pool {pool!r} is assigned to both {owner[pool]!r} and {hierarchy.id!r}")
+                owner[pool] = hierarchy.id
         activity = set(_unique(errors, "activity template", [a.code for a in self.activity_templates]))
         email = set(_unique(errors, "email template", [e.code for e in self.email_templates]))
         letter = set(_unique(errors, "letter template", [t.code for t in self.letter_templates]))
         docs = {"activity": activity, "email": email, "letter": letter}
-        for h in self.hierarchies:
-            for s in h.steps:
-                if s.document and s.document not in docs[s.action]:
-                    errors.append(f"hierarchy {h.id!r} step {s.id!r}: unknown {s.action} template {s.document!r}")
-            if h.predictions:
-                for code in (h.predictions.late_activity, h.predictions.very_late_activity):
+        for hierarchy in self.hierarchies:
+            for step in hierarchy.steps:
+                if step.document and step.document not in docs[step.action]:
+                    errors.append(f"hierarchy {hierarchy.id!r} step {step.id!r}: unknown {step.action} template "
+                                  f"{step.document!r}")
+            if hierarchy.predictions:
+                for code in (hierarchy.predictions.late_activity, hierarchy.predictions.very_late_activity):
                     if code and code not in activity:
-                        errors.append(f"hierarchy {h.id!r}: unknown prediction activity template {code!r}")
+                        errors.append(f"hierarchy {hierarchy.id!r}: unknown prediction activity template {code!r}")
         types = set(_unique(errors, "contact type", [t.key for t in self.contact_types]))
-        for t in self.contact_types:
-            for kind, code in (("letter", t.letter_template), ("email", t.email_template),
-                               ("activity", t.activity_template), ("letter", t.fallback_to_letter)):
+        for contact_type in self.contact_types:
+            for kind, code in (("letter", contact_type.letter_template), ("email", contact_type.email_template),
+                               ("activity", contact_type.activity_template),
+                               ("letter", contact_type.fallback_to_letter)):
                 if code and code not in docs[kind]:
-                    errors.append(f"contact type {t.key}: unknown {kind} template {code!r}")
-        for r in self.contact_rules:
-            if r.contact_type not in types:
-                errors.append(f"contact rule {r.id!r}: unknown contact type {r.contact_type!r}")
+                    errors.append(f"contact type {contact_type.key}: unknown {kind} template {code!r}")
+        for rule in self.contact_rules:
+            if rule.contact_type not in types:
+                errors.append(f"contact rule {rule.id!r}: unknown contact type {rule.contact_type!r}")
         if self.hierarchies:
             for action, key in self.collections_contact_types.model_dump().items():
                 if key not in types:

@@ -120,7 +120,7 @@ class Contact(BaseModel):
     print_first_page: int | None = None
     print_pages: int | None = None
     # Epoch seconds after which DynamoDB's TTL deletes the item (created_at + ContactRetentionDays); the
-    # deletion's stream record is archived to S3 (dunning.app.archive). Set by ContactsRepository.create_new.
+    # deletion's stream record is archived to S3 (dunning.app.archive). Set by DynamoContactsRepository.create_new.
     ttl: int | None = None
     # Merge data captured when the contact was created (JSON: person, premise, account view), so the
     # letter or email shows the facts the decision was made on and needs no further reads to produce.

@@ -6,16 +6,37 @@ Every message on the events queue is one JSON envelope::
      "source": "billing", "data": {...}}
 
 ``data`` is validated by the model registered for ``event_type`` in :data:`EVENT_MODELS`.
-JSON Schemas under ``events/schemas/`` are generated from these models (``dunning events schemas``).
+JSON Schemas under ``events/schemas/`` are generated from these models (``dunning events schemas``), with the
+limits ingest enforces beyond what a JSON Schema keyword can say (:data:`LIMITS`, under ``x-dunning-limits`` in
+``envelope.json``).
+
+The limits of one message, checked before anything else:
+
+* :data:`MAX_EVENT_BYTES`: the body's size in UTF-8 bytes;
+* :data:`MAX_NESTING_DEPTH`: how deep objects and arrays nest. The deepest real event nests 5 levels
+  (envelope, data, persons, one person, its business purposes); a 5,000-level body would blow the JSON
+  parser's recursion, so the depth is measured on the raw text first (:func:`nesting_depth`).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import hashlib
+import json
+import re
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from dunning.models.common import (
     Address,
@@ -29,10 +50,34 @@ from dunning.models.common import (
     check_business_date,
 )
 
+MAX_EVENT_BYTES = 64 * 1024
+MAX_NESTING_DEPTH = 16
+MAX_ATTRIBUTE_CHARS = 256
+MAX_CLOCK_SKEW = timedelta(days=1)  # occurred_at may lie at most this far after the time it is received
+
 BusinessDate = Annotated[date, AfterValidator(check_business_date)]
 Probability = Annotated[Decimal, Field(ge=0, le=1, max_digits=6)]
-AttributeValue = str | int | float | bool
-MAX_EVENT_BYTES = 64 * 1024
+# Attribute values are bounded by ingest (a readable reason naming the attribute); the schema says so.
+AttributeValue = Annotated[str | int | float | bool, WithJsonSchema({"anyOf": [
+    {"type": "string", "maxLength": MAX_ATTRIBUTE_CHARS}, {"type": "integer"}, {"type": "number"},
+    {"type": "boolean"}]})]
+
+# An amount is a JSON number or a plain decimal numeral in a string: digits, at most one point, no exponent
+# ("1e2" and "1E+2" are refused, as the schema's anchored pattern refuses them).
+_NUMERAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+AMOUNT_PATTERN = r"^\+?(?!0+(?:\.0+)?$)0*[0-9]{1,16}(?:\.[0-9]{1,2}0*)?$"
+
+
+def _plain_numeral(value: Any) -> Any:
+    if isinstance(value, str) and not _NUMERAL.fullmatch(value):
+        raise ValueError("an amount is a number or a decimal numeral such as \"120.50\" (no exponent, no words)")
+    return value
+
+
+EventMoney = Annotated[PositiveMoney, BeforeValidator(_plain_numeral), WithJsonSchema({"anyOf": [
+    {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 10**16},
+    {"type": "string", "pattern": AMOUNT_PATTERN}], "description": "greater than 0, at most 2 decimal places, "
+    "at most 16 digits before the point"})]
 
 
 class PartyContact(Frozen):
@@ -108,7 +153,7 @@ class InvoicePosted(Frozen):
     account_id: Id
     invoice_date: BusinessDate
     due_date: BusinessDate
-    amount: PositiveMoney
+    amount: EventMoney
     currency: Currency
 
     @model_validator(mode="after")
@@ -120,13 +165,13 @@ class InvoicePosted(Frozen):
 
 class PaymentApplication(Frozen):
     invoice_id: Id
-    amount: PositiveMoney
+    amount: EventMoney
 
 
 class PaymentReceived(Frozen):
     payment_id: Id
     account_id: Id
-    amount: PositiveMoney
+    amount: EventMoney
     currency: Currency
     received_on: BusinessDate
     applications: list[PaymentApplication] = Field(default_factory=list, max_length=500)
@@ -209,16 +254,31 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-class Envelope(BaseModel):
-    """The outer shape of every upstream event."""
+LIMITS: dict[str, Any] = {
+    "max_event_bytes": MAX_EVENT_BYTES,
+    "max_nesting_depth": MAX_NESTING_DEPTH,
+    "max_attribute_value_chars": MAX_ATTRIBUTE_CHARS,
+    "max_occurred_at_after_now_hours": int(MAX_CLOCK_SKEW.total_seconds() // 3600),
+    "min_occurred_at": "1990-01-01T00:00:00Z",
+    "control_characters": "no C0/C1 control characters in any string (tab allowed; line breaks only in note "
+                          "fields), no unpaired surrogates",
+}
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+class Envelope(BaseModel):
+    """The outer shape of every upstream event. One message is at most ``max_event_bytes`` of UTF-8 and nests
+    objects and arrays at most ``max_nesting_depth`` levels deep (``x-dunning-limits``); an ``event_id`` names
+    one event: sending it again with another body is rejected as a conflict."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"x-dunning-limits": LIMITS})
 
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
     event_type: Annotated[str, StringConstraints(max_length=64)]
-    occurred_at: datetime
+    occurred_at: Annotated[datetime, Field(description=(
+        "ISO 8601 date-time with a timezone; not before 1990-01-01 and at most "
+        f"{int(MAX_CLOCK_SKEW.total_seconds() // 3600)} hours after the time ingest receives it"))]
     source: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    data: dict[str, Any]
+    data: Annotated[dict[str, Any], Field(description="the payload: see the schema named like event_type")]
 
     @model_validator(mode="after")
     def _known_type(self) -> Envelope:
@@ -250,15 +310,44 @@ class EventValidationError(ValueError):
     """Raised for an event that can never be applied; the reason is human readable."""
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def nesting_depth(text: str, limit: int = MAX_NESTING_DEPTH) -> int:
+    """How deep objects and arrays nest in JSON ``text`` (strings skipped), without parsing it: the depth when it
+    is more than ``limit`` (counting stops there), otherwise some value up to ``limit``. Cheap: a body with at
+    most ``limit`` opening brackets cannot nest deeper, and is not scanned."""
+    if text.count("{") + text.count("[") <= limit:
+        return min(limit, text.count("{") + text.count("["))
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(_JSON_STRING.sub('""', text)):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+    return deepest
+
+
+def event_digest(raw: dict[str, Any]) -> str:
+    """SHA-256 of an event's content (keys sorted, no insignificant white space): two deliveries of one event
+    have the same digest, an event_id reused for another body has another."""
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
 def parse_event(raw: str | bytes | dict[str, Any]) -> Event:
     """Parse and validate one event. Raises :class:`EventValidationError` with a readable reason."""
-    import json
-
     from pydantic import ValidationError
 
     if isinstance(raw, str | bytes):
         if len(raw) > MAX_EVENT_BYTES:
             raise EventValidationError(f"event is {len(raw)} bytes; the limit is {MAX_EVENT_BYTES}")
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", errors="replace")
+        if nesting_depth(text) > MAX_NESTING_DEPTH:
+            raise EventValidationError(f"event nests objects and arrays more than {MAX_NESTING_DEPTH} levels deep; "
+                                       f"the limit is {MAX_NESTING_DEPTH}")
         try:
             raw = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -279,3 +368,41 @@ def _describe(exc: Any) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "(root)"
         parts.append(f"{loc}: {err['msg']}")
     return "; ".join(parts[:10])
+
+
+# ---------------------------------------------------------------------------------------------- outcomes
+class Wait(BaseModel):
+    """What a held event waits for: its account (an invoice or payment for an account not yet sent) or an
+    invoice (a payment applied to an invoice not yet posted)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["account", "invoice"]
+    account_id: str
+    invoice_id: str = ""
+
+    def name(self) -> str:
+        if self.kind == "account":
+            return f"account {self.account_id}"
+        return f"invoice {self.invoice_id} of account {self.account_id}"
+
+    def describe(self) -> str:
+        return f"{self.name()} is not {'known' if self.kind == 'account' else 'posted'} yet"
+
+
+EventOutcome = Literal["applied", "held", "rejected", "pending"]
+
+
+class EventRecord(BaseModel):
+    """What ingest did with one event_id: its body's digest (so a reused id is a conflict and a redelivery a
+    harmless duplicate) and its outcome, ``applied`` or ``held`` with what it waits for. Rejected events are not
+    recorded here: they are in the rejected-events store, with their reason."""
+
+    event_id: str
+    digest: str
+    event_type: str
+    outcome: Literal["applied", "held"]
+    reason: str = ""
+    waits: list[Wait] = Field(default_factory=list)
+    message_id: str = ""
+    recorded_at: str = ""

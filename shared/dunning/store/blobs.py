@@ -182,5 +182,3 @@ class S3Blobs:
     def rejected(self) -> list[dict[str, Any]]:
         return [self.get_json(k) for k in self.keys("rejected/")]
 
-
-Blobs = S3Blobs  # the name callers construct until they all build it in dunning.app.deps

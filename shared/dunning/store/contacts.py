@@ -130,20 +130,10 @@ class DynamoContactsRepository:
         each, only on that rare path; a letter that is gone or already printed or failed is left alone."""
         queued = 0
         for contact_id in ids:
-            try:
-                client("dynamodb").update_item(
-                    TableName=self.table, Key={"contact_id": {"S": contact_id}},
-                    UpdateExpression="SET print_queue = :p",
-                    ConditionExpression="attribute_exists(contact_id) AND #s IN (:pending, :rendered)",
-                    ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues=dynamo.to_av({":p": PRINT_PENDING, ":pending": "pending",
-                                                            ":rendered": "rendered"}))
+            if self._update_if(contact_id, "SET print_queue = :p",
+                               "attribute_exists(contact_id) AND #s IN (:pending, :rendered)", {"#s": "status"},
+                               {":p": PRINT_PENDING, ":pending": "pending", ":rendered": "rendered"}):
                 queued += 1
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise store_error(exc, f"UpdateItem on {self.table}") from exc
-            except BotoCoreError as exc:
-                raise store_error(exc, f"UpdateItem on {self.table}") from exc
         return queued
 
     def mark_printed(self, printed: Iterable[Contact]) -> int:
@@ -169,37 +159,20 @@ class DynamoContactsRepository:
         ``only_from`` makes it conditional (e.g. ``rendered`` only from ``pending``); returns False when the
         contact was not in one of those states.
         """
-        now = now or datetime.now(UTC)
-        change = StatusChange(status=status, at=now, reason=reason)
-        names = {"#s": "status", "#h": "history"}
-        values: dict[str, Any] = {":s": status, ":h": [dynamo.jsonable(change.model_dump(mode="json"))]}
-        sets = ["#s = :s", "#h = list_append(#h, :h)"]
-        if reason:
-            names["#r"] = "reason"
-            values[":r"] = reason
-            sets.append("#r = :r")
-        for i, (k, v) in enumerate((fields or {}).items()):
-            names[f"#f{i}"] = k
-            values[f":f{i}"] = dynamo.jsonable(v)
-            sets.append(f"#f{i} = :f{i}")
-        expr = "SET " + ", ".join(sets)
-        removes = list(remove)
-        if removes:
-            for i, k in enumerate(removes):
-                names[f"#x{i}"] = k
-            expr += " REMOVE " + ", ".join(f"#x{i}" for i in range(len(removes)))
-        cond = "attribute_exists(contact_id)"
-        allowed = list(only_from or [])
-        if allowed:
-            for i, st in enumerate(allowed):
-                values[f":o{i}"] = st
-            cond += " AND #s IN (" + ", ".join(f":o{i}" for i in range(len(allowed))) + ")"
+        change = StatusChange(status=status, at=now or datetime.now(UTC), reason=reason)
+        expression, names, values = _status_update(change, fields or {}, list(remove))
+        condition, condition_values = _status_condition(list(only_from or []))
+        return self._update_if(contact_id, expression, condition, names, {**values, **condition_values})
+
+    def _update_if(self, contact_id: str, expression: str, condition: str, names: dict[str, str],
+                   values: dict[str, Any]) -> bool:
+        """One conditional UpdateItem; False when the condition does not hold."""
         try:
             client("dynamodb").update_item(
                 TableName=self.table,
                 Key={"contact_id": {"S": contact_id}},
-                UpdateExpression=expr,
-                ConditionExpression=cond,
+                UpdateExpression=expression,
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=dynamo.to_av(values),
             )
@@ -212,4 +185,34 @@ class DynamoContactsRepository:
         return True
 
 
-ContactsRepository = DynamoContactsRepository  # the name callers construct until they all build it in dunning.app.deps
+def _status_update(change: StatusChange, fields: dict[str, Any],
+                   remove: list[str]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The UpdateExpression of a status change (with its attribute names and values): the status, its history
+    entry, the reason (when given) and ``fields`` set; the attributes named in ``remove`` removed."""
+    names = {"#s": "status", "#h": "history"}
+    values: dict[str, Any] = {":s": change.status, ":h": [dynamo.jsonable(change.model_dump(mode="json"))]}
+    sets = ["#s = :s", "#h = list_append(#h, :h)"]
+    if change.reason:
+        names["#r"] = "reason"
+        values[":r"] = change.reason
+        sets.append("#r = :r")
+    for index, (name, value) in enumerate(fields.items()):
+        names[f"#f{index}"] = name
+        values[f":f{index}"] = dynamo.jsonable(value)
+        sets.append(f"#f{index} = :f{index}")
+    expression = "SET " + ", ".join(sets)
+    if remove:
+        names.update({f"#x{index}": name for index, name in enumerate(remove)})
+        expression += " REMOVE " + ", ".join(f"#x{index}" for index in range(len(remove)))
+    return expression, names, values
+
+
+def _status_condition(only_from: list[ContactStatus]) -> tuple[str, dict[str, Any]]:
+    """The ConditionExpression: the contact exists and, when ``only_from`` names states, is in one of them
+    (``#s`` is the status, named by :func:`_status_update`)."""
+    values: dict[str, Any] = {f":o{index}": status for index, status in enumerate(only_from)}
+    condition = "attribute_exists(contact_id)"
+    if values:
+        condition += " AND #s IN (" + ", ".join(values) + ")"
+    return condition, values
+

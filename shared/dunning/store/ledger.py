@@ -14,20 +14,25 @@ Item layout (pk / sk):
 ``PREMISE#{id}``       ``PROFILE``         premise.upserted
 ``SA#{id}``            ``PROFILE``         service_agreement.upserted
 ``SP#{id}``            ``SA``              service point -> service agreement link
+``EVENT#{event_id}``   ``OUTCOME``         what ingest did with the event (digest, outcome)
+``HELD``               ``{event_id}``      the same, for held events only (the held list)
 =====================  ==================  =================================================
 
 Facts carry ``v`` (the event's ``occurred_at`` + event id): a write never replaces a newer version, so
 duplicate and out-of-order delivery converge on the same ledger. Payloads are stored as JSON text.
 
 :class:`LedgerStore` is what the use cases depend on; :class:`DynamoLedgerRepository` is its DynamoDB
-implementation (tests use in-memory fakes of the same protocol).
+implementation (tests use in-memory fakes of the same protocol). :class:`EventLog` is the record of what
+ingest did with each event_id (:class:`DynamoEventLog`, in the same table; ``ttl`` after
+:data:`EVENT_RECORD_DAYS`, so a reused event_id is detected for that long).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from dunning.account_view import build_account_view
@@ -35,6 +40,7 @@ from dunning.models.accounts import AccountView, CollectionState, ManualAssignme
 from dunning.models.events import (
     AccountUpserted,
     Event,
+    EventRecord,
     InvoiceCollectionStatusChanged,
     InvoicePosted,
     PaymentPredictionUpdated,
@@ -42,8 +48,11 @@ from dunning.models.events import (
     PersonUpserted,
     PremiseUpserted,
     ServiceAgreementUpserted,
+    Wait,
 )
 from dunning.store import dynamo
+
+EVENT_RECORD_DAYS = 400
 
 
 @dataclass(frozen=True)
@@ -212,13 +221,16 @@ class DynamoLedgerRepository:
     def scan_account_items(self, segment: int = 0, total_segments: int = 1
                            ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """Every account's raw items, from one segment of a parallel Scan. Items of one pk arrive together."""
+        # only what the views need (sk and data; pk groups them): v and eid are a third of the bytes botocore
+        # parses and the manifest carries (DATA is a reserved word)
         kwargs: dict[str, Any] = {"FilterExpression": "begins_with(pk, :a)",
-                                  "ExpressionAttributeValues": {":a": {"S": "ACCT#"}}}
+                                  "ExpressionAttributeValues": {":a": {"S": "ACCT#"}},
+                                  "ProjectionExpression": "pk, sk, #d", "ExpressionAttributeNames": {"#d": "data"}}
         if total_segments > 1:
             kwargs.update(Segment=segment, TotalSegments=total_segments)
         current: str | None = None
         group: list[dict[str, Any]] = []
-        for item in dynamo.scan(self.table, **kwargs):
+        for item in dynamo.scan(self.table, raw_items=True, **kwargs):
             if item["pk"] != current and group:
                 yield group[0]["pk"][5:], group
                 group = []
@@ -293,4 +305,88 @@ class DynamoLedgerRepository:
         return {i["pk"][5:]: ManualAssignment.model_validate_json(i["data"]) for i in items}
 
 
-LedgerRepository = DynamoLedgerRepository  # the name callers construct until they all build it in dunning.app.deps
+@dataclass
+class EventLookup:
+    """One batched read for an ingest batch: the event records, which awaited accounts and invoices exist, and
+    the account profiles asked for (their currency)."""
+
+    records: dict[str, EventRecord]
+    present: set[Wait]
+    accounts: dict[str, AccountUpserted]
+
+
+class EventLog(Protocol):
+    """What ingest did with each event_id, as the ingest use case and the CLI see it."""
+
+    def lookup(self, event_ids: Iterable[str], waits: Iterable[Wait] = (), accounts: Iterable[str] = ()
+               ) -> EventLookup: ...
+    def put_records(self, records: list[EventRecord]) -> int: ...
+    def held(self) -> list[EventRecord]: ...
+
+
+def _wait_key(wait: Wait) -> tuple[str, str]:
+    return (account_pk(wait.account_id), "PROFILE" if wait.kind == "account" else f"INV#{wait.invoice_id}")
+
+
+def _record_item(record: EventRecord, pk: str, sk: str, ttl: int) -> dict[str, Any]:
+    item: dict[str, Any] = {"pk": pk, "sk": sk, "digest": record.digest, "type": record.event_type,
+                            "outcome": record.outcome, "at": record.recorded_at, "mid": record.message_id,
+                            "eid": record.event_id, "ttl": ttl}
+    if record.reason:
+        item["reason"] = record.reason
+    if record.waits:
+        item["waits"] = json.dumps([w.model_dump() for w in record.waits], separators=(",", ":"))
+    return item
+
+
+def _record_of(item: dict[str, Any]) -> EventRecord:
+    return EventRecord(event_id=item["eid"], digest=item["digest"], event_type=item.get("type", ""),
+                       outcome=item["outcome"], reason=item.get("reason", ""), message_id=item.get("mid", ""),
+                       recorded_at=item.get("at", ""),
+                       waits=[Wait.model_validate(w) for w in json.loads(item.get("waits", "[]"))])
+
+
+class DynamoEventLog:
+    """:class:`EventLog` in the ledger table: one ``EVENT#`` item per event_id, plus a ``HELD`` item per held
+    event. Reads are one BatchGetItem per 100 keys, writes one BatchWriteItem per 25 items.
+
+    The digest check is a read before the write, not a conditional put (which cannot be batched): two different
+    bodies with one event_id that reach two ingest invocations at the same moment can both pass. A reused id
+    arriving later, or in the same batch, is caught."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def lookup(self, event_ids: Iterable[str], waits: Iterable[Wait] = (), accounts: Iterable[str] = ()
+               ) -> EventLookup:
+        """The stored records of ``event_ids``, which of ``waits`` now exist and the profiles of ``accounts``, in
+        one batched read (one BatchGetItem per 100 keys)."""
+        by_key = {_wait_key(w): w for w in waits}
+        wanted_accounts = {account_pk(a) for a in accounts}
+        keys = [{"pk": f"EVENT#{e}", "sk": "OUTCOME"} for e in set(event_ids)]
+        keys += [{"pk": pk, "sk": sk} for pk, sk in set(by_key) | {(pk, "PROFILE") for pk in wanted_accounts}]
+        out = EventLookup(records={}, present=set(), accounts={})
+        for item in dynamo.batch_get(self.table, keys):  # whole items: a projection reads (and bills) the same
+            if item["sk"] == "OUTCOME":
+                out.records[item["eid"]] = _record_of(item)
+                continue
+            if (wait := by_key.get((item["pk"], item["sk"]))) is not None:
+                out.present.add(wait)
+            if item["sk"] == "PROFILE" and item["pk"] in wanted_accounts:
+                out.accounts[item["pk"][5:]] = AccountUpserted.model_validate_json(item["data"])
+        return out
+
+    def put_records(self, records: list[EventRecord]) -> int:
+        ttl = int((datetime.now(UTC) + timedelta(days=EVENT_RECORD_DAYS)).timestamp())
+        items = [_record_item(r, f"EVENT#{r.event_id}", "OUTCOME", ttl) for r in records]
+        items += [_record_item(r, "HELD", r.event_id, ttl) for r in records
+                  if r.outcome == "held"]
+        return dynamo.batch_write(self.table, items)
+
+    def held(self) -> list[EventRecord]:
+        """Every event recorded as held, oldest first (whether what it waits for has arrived since is for the
+        caller to ask, with :meth:`lookup`)."""
+        held = [_record_of(i) for i in dynamo.query(self.table, KeyConditionExpression="pk = :h",
+                                                    ExpressionAttributeValues={":h": {"S": "HELD"}})]
+        return sorted(held, key=lambda r: (r.recorded_at, r.event_id))
+

@@ -138,12 +138,16 @@ class DynamoRunsRepository:
                 items.append({"pk": f"HIST#{hierarchy}#{shard:02d}",
                               "sk": f"{as_of.isoformat()}#{run_id}#{batch:06d}#{chunk_no:03d}",
                               "as_of": as_of.isoformat(), "run_id": run_id, "ttl": ttl,
+                              "written_at": now.isoformat(),
                               "decisions_z": pack_decisions(decisions[start : start + HISTORY_CHUNK])})
         return dynamo.batch_write(self.table, items)
 
     def history(self, hierarchy: str, since: date | None = None) -> list[dict[str, Any]]:
+        """Every decision recorded for ``hierarchy`` (since ``since``), in the order the runs happened: by as-of
+        date, then by the run's time (``run_at``: when its first batch was recorded), then batch by batch. A date
+        run twice shows both runs, the earlier first."""
         cond = "pk = :p" + (" AND sk >= :s" if since else "")
-        out = []
+        items = []
         now = int(datetime.now(UTC).timestamp())
         for shard in range(HISTORY_SHARDS):
             values = {":p": {"S": f"HIST#{hierarchy}#{shard:02d}"}}
@@ -152,10 +156,13 @@ class DynamoRunsRepository:
             for item in dynamo.query(self.table, KeyConditionExpression=cond, ExpressionAttributeValues=values):
                 if int(item.get("ttl", now + 1)) < now:
                     continue  # expired but not yet removed by TTL
-                for d in unpack_decisions(item):
-                    out.append({"as_of": item["as_of"], "run_id": item["run_id"], "_sk": item["sk"], **d})
-        out.sort(key=lambda d: d.pop("_sk"))
-        return out
+                items.append(item)
+        run_at: dict[str, str] = {}  # a run's time: its first history write (items written before this have "")
+        for item in items:
+            at = str(item.get("written_at", ""))
+            run_at[item["run_id"]] = min(run_at.get(item["run_id"], at), at)
+        # sk = as_of#run_id#batch#chunk: the run id is random, so two runs of one date sort by their time instead
+        items.sort(key=lambda i: (i["as_of"], run_at[i["run_id"]], i["sk"]))
+        return [{"as_of": item["as_of"], "run_id": item["run_id"], "run_at": run_at[item["run_id"]] or None, **d}
+                for item in items for d in unpack_decisions(item)]
 
-
-RunsRepository = DynamoRunsRepository  # the name callers construct until they all build it in dunning.app.deps

@@ -84,8 +84,9 @@ class CompiledHierarchy:
     last_step_id: str | None
     pre_dunning: CompiledStep | None
     aged_balance_below: dict[str, Decimal]
-    invoice_amount_below: dict[str, Decimal]
-    excludes: bool  # any exclusion threshold at all
+    invoice_amount_below: dict[str, Decimal]  # exclusion scope 'account': a small lead excludes the account
+    small_invoice_below: dict[str, Decimal] | None  # exclusion scope 'invoice': small invoices cannot lead
+    excludes: bool  # any account-wide exclusion threshold at all
     prediction_kinds: tuple[PredictionKind, ...]  # very late first
     prediction_threshold: Decimal | None  # benchmark_percent / 100, compared with the probability
     prediction_benchmark: Decimal | None  # benchmark_percent as configured, for reasons
@@ -97,6 +98,8 @@ class CompiledHierarchy:
         kinds: list[PredictionKind] = []
         threshold: Decimal | None = None
         benchmark: Decimal | None = None
+        invoice_below = hierarchy.exclusion.invoice_amount_below
+        per_invoice = hierarchy.exclusion.scope == "invoice" and bool(invoice_below)
         predictions = hierarchy.predictions
         if predictions is not None:
             benchmark = predictions.benchmark_percent
@@ -119,8 +122,9 @@ class CompiledHierarchy:
             last_step_id=steps[-1].id if steps else None,
             pre_dunning=CompiledStep.of(pre) if pre is not None else None,
             aged_balance_below=dict(hierarchy.exclusion.aged_balance_below),
-            invoice_amount_below=dict(hierarchy.exclusion.invoice_amount_below),
-            excludes=bool(hierarchy.exclusion.aged_balance_below or hierarchy.exclusion.invoice_amount_below),
+            invoice_amount_below=dict(invoice_below) if not per_invoice else {},
+            small_invoice_below=dict(invoice_below) if per_invoice else None,
+            excludes=bool(hierarchy.exclusion.aged_balance_below or (invoice_below and not per_invoice)),
             prediction_kinds=tuple(kinds),
             prediction_threshold=threshold,
             prediction_benchmark=benchmark,

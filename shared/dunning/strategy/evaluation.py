@@ -21,7 +21,11 @@ Order of the checks, and the interpretation chosen wherever the issue left room:
    account currency; the invoice amount is the lead invoice's *original* ``amount`` (not what is still
    open, so a part payment does not drop an invoice out of the process), in the invoice's currency. The
    test is strictly "below". Note the consequence: with an aged-balance threshold, an account with nothing
-   past due is excluded and so gets no pre-dunning either.
+   past due is excluded and so gets no pre-dunning either. The hierarchy's ``exclusion.scope`` says what a
+   small invoice does: ``account`` (the default) excludes the whole account while the lead is small, as
+   above; ``invoice`` only leaves the small invoices out: they are skipped like on-hold invoices (no lead,
+   no pre-dunning, named in ``reasons``), the next qualifying invoice leads, and an account with no lead
+   left for that reason is ``excluded``. The aged balance still counts the small invoices.
 6. **Quiet days**: with ``quiet_days = N`` and the last automated contact on day ``D``, no automated
    contact is made while ``as_of <= D + N`` (so N=2 blocks D, D+1 and D+2; the next contact is D+3 at the
    earliest). ``quiet_days = 0`` still blocks a second automated contact on the same day, which makes
@@ -54,6 +58,8 @@ Order of the checks, and the interpretation chosen wherever the issue left room:
    the account already had an automated contact recorded: re-running a day never adds anything, even when
    the first run changed which invoice leads. Prediction activities are tasks for collectors, not
    customer contacts: ``automated=False``, so quiet days neither block them nor are extended by them.
+   When none is created, ``reasons`` says why ("no prediction activity: ..."): already one today, an
+   automated contact today, no prediction for the lead, or the probabilities below the benchmark.
 10. **Automation log**: with ``create_activities_for_automations``, every performed non-activity step
     (regular or pre-dunning) is followed by an ``automation_log`` activity (``automated=False``, no
     document, same step id) so collectors see every automated step.
@@ -110,6 +116,8 @@ def evaluate_account(
         lead_id, days_from_due = lead.invoice_id, (as_of - lead.due_date).days
 
     excluded = _exclusion_reasons(hierarchy, currency, aged_balance, lead) if hierarchy.excludes else None
+    if lead is None and hierarchy.small_invoice_below is not None and not excluded:
+        excluded = _all_small(skipped)
     if excluded:
         return _decision(
             account_id,
@@ -233,6 +241,7 @@ def _scan_invoices(view: AccountView, hierarchy: CompiledHierarchy, as_of: date,
     pre_done = state.predunning_done
     pre_until = as_of - pre.delta if pre is not None else as_of  # due + offset <= as_of  <=>  due <= this
     sum_aged = currency in hierarchy.aged_balance_below  # the aged balance is only summed when needed
+    small_below = hierarchy.small_invoice_below  # exclusion scope 'invoice' (rule 5), else None
     lead: InvoiceView | None = None
     lead_due = as_of
     has_open = False
@@ -251,6 +260,11 @@ def _scan_invoices(view: AccountView, hierarchy: CompiledHierarchy, as_of: date,
         if status is not None and status in _HOLD:
             skipped.append((inv, _HOLD[status]))
             continue
+        if small_below is not None:
+            limit = small_below.get(inv.currency)
+            if limit is not None and inv.amount < limit:
+                skipped.append((inv, f"amount {inv.amount:.2f} {inv.currency} below {limit:.2f}"))
+                continue
         if pre is not None and as_of <= due <= pre_until and inv.invoice_id not in pre_done:
             pre_due.append(inv)
         if finished_step is not None and finished_step in steps_done.get(inv.invoice_id, ()):
@@ -291,6 +305,14 @@ def _exclusion_reasons(
         if limit is not None and lead.amount < limit:
             excluded.append(f"invoice {lead.invoice_id} amount {lead.amount:.2f} {lead.currency} below {limit:.2f}")
     return excluded
+
+
+def _all_small(skipped: list[tuple[InvoiceView, str]]) -> list[str]:
+    """With exclusion scope 'invoice' and no lead: the account is excluded when at least one open invoice is too
+    small and the others are on hold or finished (rule 5); the skipped reasons already name each invoice."""
+    if any(reason.startswith("amount ") for _, reason in skipped):
+        return ["every workable open invoice is below the invoice amount threshold"]
+    return []
 
 
 def _quiet_until(state: CollectionState, hierarchy: CompiledHierarchy, as_of: date) -> date | None:
@@ -443,14 +465,22 @@ def _predict(
     # One prediction activity per account per day, and none in a re-run of a day the account was already
     # contacted on: a first run can change the lead (e.g. it finished the old lead's last step), and a
     # re-run of the same day must not act on the new lead.
-    for last in (state.last_prediction_activity_on, state.last_automated_contact_on):
-        if last is not None and last >= as_of:
-            return
+    last = state.last_prediction_activity_on
+    if last is not None and last >= as_of:
+        reasons.append(f"no prediction activity: one was already created on {last}")
+        return
+    last = state.last_automated_contact_on
+    if last is not None and last >= as_of:
+        reasons.append(f"no prediction activity: the account already had an automated contact on {last}")
+        return
     threshold = hierarchy.prediction_threshold
     assert threshold is not None  # set whenever prediction_kinds is non-empty
+    below: list[str] = []
     for kind in hierarchy.prediction_kinds:
         probability = lead.very_late_probability if kind.kind == "very_late" else lead.late_probability
         if probability is None or probability < threshold:
+            if probability is not None:
+                below.append(f"{kind.kind.replace('_', ' ')} {probability * 100:.0f}%")
             continue
         label = kind.kind.replace("_", " ")
         if kind.step_id in state.steps_done.get(lead.invoice_id, ()):
@@ -473,3 +503,8 @@ def _predict(
             )
         )
         return
+    if below:
+        reasons.append(f"no prediction activity: {' and '.join(below)} below the benchmark "
+                       f"{hierarchy.prediction_benchmark}% for invoice {lead.invoice_id}")
+    else:
+        reasons.append(f"no prediction activity: no payment prediction for invoice {lead.invoice_id}")

@@ -7,30 +7,37 @@ from datetime import UTC, datetime
 
 from dunning.models.accounts import ManualAssignment
 from dunning.strategy.assignment import assign, preview_hierarchy
-from dunning_ops.cli.common import Subparsers, add_command, add_group, repos, target
-from dunning_ops.cli.output import emit, fail, table
+from dunning_ops.cli.common import (
+    Subparsers,
+    add_command,
+    add_group,
+    known_account,
+    known_hierarchy,
+    repos,
+    target,
+)
+from dunning_ops.cli.output import emit, table
 
 
 def cmd_assignment_preview(args: argparse.Namespace) -> int:
     r = repos(target(args))
     config = r.blobs.config()
     if args.account:
-        a = assign(r.ledger.account_view(args.account), config)
+        a = assign(r.ledger.account_view(known_account(r, args.account)), config)
         emit(args, a.model_dump(), lambda d: f"{d['account_id']}: {d['hierarchy_id'] or 'unassigned'} - {d['reason']}")
         return 0
-    known = [hierarchy.id for hierarchy in config.hierarchies]
-    if args.hierarchy not in known:
-        return fail(f"unknown hierarchy {args.hierarchy!r}; known: {', '.join(known)}")
+    known_hierarchy(config, args.hierarchy)
     got = [a.model_dump() for a in preview_hierarchy(r.ledger.scan_accounts(), config, args.hierarchy)]
-    emit(args, got, lambda rs: table(rs, ["account_id", "manual", "reason"], width={"reason": 90})
+    emit(args, got, lambda rs: table([{**row, "manual": "manual" if row["manual"] else ""} for row in rs],
+                                     ["account_id", "manual", "reason"])
          if rs else f"no account would be assigned to {args.hierarchy}")
     return 0
 
 
 def cmd_assignment_set(args: argparse.Namespace) -> int:
     r = repos(target(args))
-    if args.hierarchy not in {hierarchy.id for hierarchy in r.blobs.config().hierarchies}:
-        return fail(f"unknown hierarchy {args.hierarchy!r}")
+    known_hierarchy(r.blobs.config(), args.hierarchy)
+    known_account(r, args.account)
     r.ledger.set_manual(args.account, ManualAssignment(hierarchy_id=args.hierarchy,
                                                        set_at=datetime.now(UTC).isoformat(), note=args.note))
     print(f"{args.account} is now manually assigned to {args.hierarchy}")
@@ -38,7 +45,8 @@ def cmd_assignment_set(args: argparse.Namespace) -> int:
 
 
 def cmd_assignment_clear(args: argparse.Namespace) -> int:
-    repos(target(args)).ledger.clear_manual(args.account)
+    r = repos(target(args))
+    r.ledger.clear_manual(known_account(r, args.account))
     print(f"manual assignment of {args.account} cleared; pools decide again")
     return 0
 
@@ -51,9 +59,11 @@ def cmd_assignment_list(args: argparse.Namespace) -> int:
         if args.manual_only and view.manual_assignment is None:
             continue
         a = assign(view, config)
-        rows.append({"account_id": view.account_id, "hierarchy": a.hierarchy_id or "-",
-                     "manual": "manual" if a.manual else "", "reason": a.reason})
-    emit(args, rows, lambda rs: table(rs, ["account_id", "hierarchy", "manual", "reason"], width={"reason": 80}))
+        rows.append({"account_id": view.account_id, "hierarchy_id": a.hierarchy_id, "manual": a.manual,
+                     "reason": a.reason})
+    emit(args, rows, lambda rs: table([{**row, "hierarchy_id": row["hierarchy_id"] or "-",
+                                        "manual": "manual" if row["manual"] else ""} for row in rs],
+                                      ["account_id", "hierarchy_id", "manual", "reason"]))
     return 0
 
 

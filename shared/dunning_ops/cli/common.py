@@ -45,6 +45,31 @@ def add_group(parent: Subparsers, name: str, help_: str) -> Subparsers:
     return parent.add_parser(name, help=help_).add_subparsers(dest="sub", required=True)
 
 
+class CliError(Exception):
+    """What the user must fix (an unknown id, a busy port, ...): ``dunning`` prints it and exits with ``code``
+    (2 by default), without a traceback. Raised by commands, turned into output once, in ``main``."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def known_hierarchy(config: Any, hierarchy_id: str, *, allow: tuple[str, ...] = ()) -> str:
+    """``hierarchy_id`` if the configuration (or ``allow``) has it, else a :class:`CliError` naming the known ones."""
+    known = [h.id for h in config.hierarchies]
+    if hierarchy_id not in known and hierarchy_id not in allow:
+        raise CliError(f"unknown hierarchy {hierarchy_id!r}; known: {', '.join([*known, *allow]) or 'none'}")
+    return hierarchy_id
+
+
+def known_account(r: StackRepositories, account_id: str) -> str:
+    """``account_id`` if the ledger has that account (an ``account.upserted`` was applied), else a
+    :class:`CliError`."""
+    if r.ledger.account(account_id) is None:
+        raise CliError(f"unknown account {account_id!r}: no account.upserted event for it was applied")
+    return account_id
+
+
 def iso_date(value: str) -> date:
     try:
         return date.fromisoformat(value)

@@ -10,7 +10,16 @@ from datetime import UTC, datetime
 from dunning.app.archive import archived_contacts
 from dunning.app.event_contacts import create_contacts_for_event
 from dunning.models.events import EventValidationError, parse_event
-from dunning_ops.cli.common import Subparsers, add_command, add_group, iso_date, repos, target
+from dunning_ops.cli.common import (
+    CliError,
+    Repositories,
+    Subparsers,
+    add_command,
+    add_group,
+    iso_date,
+    repos,
+    target,
+)
 from dunning_ops.cli.output import emit, fail, table
 
 
@@ -56,13 +65,30 @@ def cmd_contacts_create(args: argparse.Namespace) -> int:
     except EventValidationError as exc:
         return fail(str(exc))
     r = repos(target(args))
+    _check_ids(r, args.person, args.account)
     outcome = create_contacts_for_event(event, r.blobs.config(), r.ledger, r.contacts)
     if outcome.rejected_reason:
         return fail(outcome.rejected_reason)
-    emit(args, {"created": outcome.created, "existing": outcome.existing, "request_id": request_id},
+    emit(args, {"created": outcome.created, "existing": outcome.existing, "contact_ids": outcome.contact_ids,
+                "request_id": request_id},
          lambda d: f"created {d['created']} contact(s) for request {d['request_id']}"
-         + (f" ({d['existing']} already existed)" if d["existing"] else ""))
+         + (f" ({d['existing']} already existed)" if d["existing"] else "")
+         + "".join(f"\n{contact_id}" for contact_id in d["contact_ids"]))
     return 0
+
+
+def _check_ids(r: Repositories, person_id: str | None, account_id: str | None) -> None:
+    """Unknown ids are errors, before anything is created: the person, the account, and the person on it."""
+    if person_id and person_id not in r.ledger.persons([person_id]):
+        raise CliError(f"unknown person {person_id!r}: no person.upserted event for it was applied")
+    if account_id:
+        account = r.ledger.account(account_id)
+        if account is None:
+            raise CliError(f"unknown account {account_id!r}: no account.upserted event for it was applied")
+        on_account = [p.person_id for p in account.all_persons()]
+        if person_id and person_id not in on_account:
+            raise CliError(f"person {person_id!r} is not on account {account_id!r} "
+                           f"(its persons: {', '.join(on_account)})")
 
 
 def register(sub: Subparsers) -> None:

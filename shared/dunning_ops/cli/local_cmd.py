@@ -4,22 +4,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 import time
 from pathlib import Path
 
-from dunning_ops.cli.common import Subparsers, add_command, add_group, iso_date
+from dunning_ops.cli.common import CliError, Subparsers, add_command, add_group, iso_date
 from dunning_ops.local.demo import run_demo
 from dunning_ops.local.stack import LocalStack
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something already listens on ``host:port`` (binding fails)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def cmd_local_up(args: argparse.Namespace) -> int:
+    for option, port in (("--port", args.port), ("--api-port", args.api_port)):
+        if port and port_in_use(port):
+            raise CliError(f"port {port} on 127.0.0.1 is already in use (is a local stack already running? "
+                           f"stop it, or pass {option} with a free port)")
     stack = LocalStack.start(port=args.port, progress=sys.stderr, ttl_clock_offset_days=args.ttl_clock_offset_days)
     from dunning_ops.local.http_api import serve_locally
 
     api = serve_locally(stack, args.api_port, demo=args.demo)
     print(json.dumps({"endpoint": stack.endpoint, "stack": "dunning-local", **stack.outputs, **api}, indent=2))
     print(f"\nlocal stack ready. Try:\n  dunning --endpoint-url {stack.endpoint} config publish\n"
+          f"  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \\\n"
           f"  aws --endpoint-url {stack.endpoint} sqs send-message --queue-url {stack.outputs['EventsQueueUrl']} "
           "--message-body file://events/ingest_single_event.json\nCtrl-C stops it.", file=sys.stderr)
     try:

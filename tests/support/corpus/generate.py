@@ -7,9 +7,10 @@ Writes ``events.jsonl`` next to this file: one case per line,
 
 ``body`` is exactly what goes on the events queue (a string: it may not even be JSON). ``expect: apply``
 means the event is valid, however unusual, and must be applied exactly once (duplicates and older
-versions converge on the newest version); ``expect: reject`` means it must end in the rejected store with
-a reason matching ``reason``. Everything is deterministic: the corpus is committed and regenerated only
-when cases are added.
+versions converge on the newest version); ``expect: hold`` means it is valid and stored but waits for an
+account or an invoice that never arrives (it stays in the held list); ``expect: reject`` means it must end
+in the rejected store with a reason matching ``reason``. Everything is deterministic: the corpus is
+committed and regenerated only when cases are added.
 
 The good events it is mixed with are demo events (``events/demo/events.jsonl``) of the accounts listed
 in :data:`GOOD_ACCOUNTS`; the corpus refers to them (known accounts, persons, invoices, premises).
@@ -24,6 +25,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "events.jsonl"
+DEMO = HERE.parents[2] / "events" / "demo" / "events.jsonl"
 # Demo accounts whose events are the "good" events of the mix (A-0001..5 GBP, A-0014..16 BRL, ...).
 GOOD_ACCOUNTS = ("0001", "0002", "0003", "0004", "0005", "0014", "0015", "0016", "0026", "0027", "0038", "0039",
                  "0040")
@@ -66,7 +68,7 @@ class Corpus:
 
     def add(self, category: str, name: str, body: Any, expect: str, reason: str = "") -> None:
         text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
-        assert expect in ("apply", "reject")
+        assert expect in ("apply", "hold", "reject")
         self.cases.append({"case": f"{category}/{name}", "category": category, "body": text, "expect": expect,
                            "reason": reason})
 
@@ -75,6 +77,9 @@ class Corpus:
 
     def apply(self, category: str, name: str, body: Any) -> None:
         self.add(category, name, body, "apply")
+
+    def hold(self, category: str, name: str, body: Any, reason: str) -> None:
+        self.add(category, name, body, "hold", reason)
 
 
 def build() -> list[dict[str, Any]]:
@@ -230,6 +235,16 @@ def build() -> list[dict[str, Any]]:
     c.apply("huge", "arabic-note-3000-chars", envelope(c.eid(), "invoice.collection_status_changed", {
         "invoice_id": "INV-0001-02", "account_id": "A-0001", "status": "disputed", "note": "نزاع " * 600},
         at="2026-11-12T09:00:00Z"))
+    for depth in (17, 100, 5000):
+        c.reject("huge", f"nested-{depth}-levels", '{"a":' * depth + "1" + "}" * depth,
+                 r"nests objects and arrays more than 16 levels deep; the limit is 16")
+    c.reject("huge", "nested-5000-arrays-10kb", "[" * 5000 + "]" * 5000,
+             r"nests objects and arrays more than 16 levels deep")
+    c.reject("huge", "nested-in-data", envelope(c.eid(), "person.upserted", {
+        "person_id": "Q-P-N", "name": "Nested", "x": json.loads("[" * 20 + "]" * 20)}),
+        r"nests objects and arrays more than 16 levels deep")
+    c.apply("huge", "brackets-inside-strings-are-text", envelope(c.eid(), "person.upserted",
+                                                               person("Q-P-BR", "[[[[[[[[[[{{{{{{{{{{ Brackets")))
     near = envelope(c.eid(), "account.upserted", {
         "account_id": "Q-A-BIG", "currency": "EUR", "main_person_id": "Q-P-BIG",
         "attributes": {f"{i:02d}".ljust(60, "k"): "v" * 250 for i in range(100)},
@@ -326,8 +341,10 @@ def build() -> list[dict[str, Any]]:
         c.reject("money", name, envelope(c.eid(), "payment.received", data), reason)
     c.apply("money", "amount-as-json-number", envelope(c.eid(), "invoice.posted",
                                                        invoice("Q-INV-OK1", amount=120.5)))
-    c.apply("money", "amount-scientific-notation", envelope(c.eid(), "invoice.posted",
-                                                            invoice("Q-INV-OK2", amount="1E+2")))
+    for name, amount in [("amount-scientific-notation", "1E+2"), ("amount-exponent-lower-case", "1e2"),
+                         ("amount-leading-point", ".5"), ("amount-spaces", " 5.00 ")]:
+        c.reject("money", name, envelope(c.eid(), "invoice.posted", invoice("Q-INV-OK2", amount=amount)),
+                 r"amount: Value error, an amount is a number or a decimal numeral")
     c.apply("money", "largest-amount", envelope(c.eid(), "invoice.posted",
                                                 invoice("Q-INV-OK3", amount="9999999999999999.99")))
     c.apply("money", "one-cent", envelope(c.eid(), "payment.received", payment("Q-PAY-OK1", amount="0.01")))
@@ -366,12 +383,13 @@ def build() -> list[dict[str, Any]]:
                                                                                     due_date="2100-12-31")))
 
     # ------------------------------------------------------------------ references to unknown things
-    c.apply("references", "payment-for-unknown-invoice", envelope(c.eid(), "payment.received", payment(
-        "Q-PAY-R1", applications=[{"invoice_id": "Q-INV-NOT-YET", "amount": "10.00"}])))
-    c.apply("references", "payment-for-unknown-account", envelope(c.eid(), "payment.received", payment(
-        "Q-PAY-R2", account="Q-A-UNKNOWN", currency="EUR")))
-    c.apply("references", "invoice-for-unknown-account", envelope(c.eid(), "invoice.posted", invoice(
-        "Q-INV-R1", account="Q-A-UNKNOWN", currency="EUR")))
+    c.hold("references", "payment-for-unknown-invoice", envelope(c.eid(), "payment.received", payment(
+        "Q-PAY-R1", applications=[{"invoice_id": "Q-INV-NOT-YET", "amount": "10.00"}])),
+        r"held: invoice Q-INV-NOT-YET of account A-0001 is not posted yet")
+    c.hold("references", "payment-for-unknown-account", envelope(c.eid(), "payment.received", payment(
+        "Q-PAY-R2", account="Q-A-UNKNOWN", currency="EUR")), r"held: account Q-A-UNKNOWN is not known yet")
+    c.hold("references", "invoice-for-unknown-account", envelope(c.eid(), "invoice.posted", invoice(
+        "Q-INV-R1", account="Q-A-UNKNOWN", currency="EUR")), r"held: account Q-A-UNKNOWN is not known yet")
     c.apply("references", "status-for-unknown-invoice", envelope(c.eid(), "invoice.collection_status_changed", {
         "invoice_id": "Q-INV-NONE", "account_id": "A-0001", "status": "disputed"}))
     c.apply("references", "prediction-for-unknown-invoice", envelope(c.eid(), "payment_prediction.updated", {
@@ -390,8 +408,11 @@ def build() -> list[dict[str, Any]]:
         r"no contact created.*NOPE/X")
     c.reject("references", "arrears-for-unknown-account", envelope(c.eid(), "collection.event", {
         "event_code": "ARREARS", "account_id": "Q-A-UNKNOWN"}), r"no contact created: .*not known")
-    c.apply("references", "process-event-without-matching-rule", envelope(c.eid(), "collection.event", {
-        "event_code": "UNUSED_CODE", "account_id": "A-0002"}))
+    c.reject("references", "process-event-without-matching-rule", envelope(c.eid(), "collection.event", {
+        "event_code": "UNUSED_CODE", "account_id": "A-0002"}),
+        r"no rule matched: .*collection\.event with code UNUSED_CODE")
+    c.reject("references", "severance-event-without-matching-rule", envelope(c.eid(), "severance.event", {
+        "event_code": "PAUSE", "account_id": "A-0016"}), r"no rule matched: .*severance\.event with code PAUSE")
 
     # ------------------------------------------------------------------ duplicates and out-of-order versions
     for i in range(6):
@@ -428,6 +449,21 @@ def build() -> list[dict[str, Any]]:
         for order, body in zip((3, 1, 2), (bodies[2], bodies[0], bodies[1]), strict=True):
             c.apply("out_of_order", f"{name}-version-{order}-sent-{'first' if order == 3 else 'later'}", body)
         c.apply("out_of_order", f"{name}-version-1-again", bodies[0])
+    # ------------------------------------------------------------------ event_id reused (the demo's ids: sent first)
+    demo = {e["event_id"]: e for e in map(json.loads, DEMO.read_text(encoding="utf-8").splitlines())}
+    person_event, account_event = demo["demo-00001"], demo["demo-00011"]  # P-0001 and A-0002, good accounts
+    c.reject("conflicts", "same-id-same-entity-other-body", {**person_event, "data": {
+        **person_event["data"], "name": "Someone Else"}}, r"event_id demo-00001 was already received with a "
+                                                          r"different body \(first received .*person\.upserted")
+    c.reject("conflicts", "same-id-other-entity", envelope("demo-00011", "invoice.posted", invoice(
+        "Q-INV-CF1", account="A-0002")), r"event_id demo-00011 was already received with a different body")
+    c.reject("conflicts", "same-id-other-occurred-at", {**account_event, "occurred_at": "2026-11-11T08:00:00Z"},
+             r"event_id demo-00011 was already received with a different body")
+    c.apply("conflicts", "same-id-same-body-reordered-is-a-duplicate",
+            dict(reversed(list(person_event.items()))))
+    first = envelope("corpus-cf-pair", "person.upserted", person("Q-P-CF", "First Body"))
+    c.apply("conflicts", "pair-first", first)
+    c.apply("conflicts", "pair-first-again", first)
     return c.cases
 
 

@@ -24,7 +24,7 @@ from dunning.app.archive import (
     is_ttl_deletion,
 )
 from dunning.models.contacts import Contact
-from dunning.store.contacts import DEFAULT_RETENTION_DAYS, ContactsRepository, expires_at
+from dunning.store.contacts import DEFAULT_RETENTION_DAYS, DynamoContactsRepository, expires_at
 from dunning_ops.local.pollers import TTL_IDENTITY, matches_pattern
 from dunning_ops.local.translate import load_sam_template
 from tests.unit.core.fakes import FakeBlobs
@@ -68,7 +68,7 @@ def test_a_new_contact_gets_its_ttl_from_created_at_and_the_retention(monkeypatc
     monkeypatch.setattr("dunning.store.contacts.dynamo.batch_get", lambda *a, **k: [])
     monkeypatch.setattr("dunning.store.contacts.dynamo.batch_write", lambda table, items: written.extend(items))
     contact = Contact.model_validate(archived_contact(TTL_RECORD)).model_copy(update={"ttl": None})
-    created = ContactsRepository("contacts", retention_days=30).create_new([contact])
+    created = DynamoContactsRepository("contacts", retention_days=30).create_new([contact])
     expected = int(contact.created_at.timestamp()) + 30 * 86400
     assert created[0].ttl == expected and written[0]["ttl"] == expected
     assert expires_at(contact.created_at, DEFAULT_RETENTION_DAYS) == int(

@@ -173,9 +173,28 @@ def test_given_email_without_recipient_when_person_has_address_then_recipient_is
     assert contact.recipient == EmailRecipient(kind="customer", name="Person P-1", address="a@b.example")
 
 
-def test_given_email_and_person_without_address_when_prepared_then_rejected_with_reason():
-    with pytest.raises(ContactRejected, match="person P-1 has no email address"):
-        prepare_contact(draft("COLLECTIONS/EMAIL"), CONFIG, person=person("P-1"), now=NOW)
+def test_given_email_type_with_fallback_and_person_without_address_then_its_fallback_letter_on_every_path():
+    """One rule for a run's email step, a user request and an event rule: the type's fallback_to_letter."""
+    for source in ("user", "run", "event"):
+        contact = prepare_contact(draft("COLLECTIONS/EMAIL", source=source), CONFIG, person=person("P-1"), now=NOW)
+        assert (contact.action, contact.template_code, contact.recipient) == ("letter", "EMAIL_FALLBACK", None)
+        assert "no email address for person P-1; sent as letter" in contact.reason
+
+
+def test_given_email_type_without_fallback_and_person_without_address_then_refused_on_every_path():
+    data = config_data()
+    for t in data["contact_types"]:
+        t.pop("fallback_to_letter", None)
+    config = make_config(**data)
+    for source in ("user", "run", "event"):
+        with pytest.raises(ContactRejected, match=r"person P-1 has no email address .*no fallback_to_letter"):
+            prepare_contact(draft("COLLECTIONS/EMAIL", source=source), config, person=person("P-1"), now=NOW)
+
+
+def test_given_an_email_to_the_sales_group_without_address_then_refused_never_a_customer_letter():
+    internal = draft("COLLECTIONS/EMAIL", recipient=EmailRecipient(kind="sales_group", name="Sales", address=""))
+    with pytest.raises(ContactRejected, match="internal alert is never sent to the customer"):
+        prepare_contact(internal, CONFIG, person=person("P-1", email="p@x.example"), now=NOW)
 
 
 def test_given_same_draft_twice_when_prepared_then_same_deterministic_id():

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dunning.contacts import ContactRejected, prepare_contact, run_contact_drafts
+from dunning.contacts import ContactRejected, plan_run_contacts, prepare_contact, run_contact_drafts
 from dunning.models.accounts import AccountView
 from dunning.models.contacts import ActivityDetails, Contact, ContactDraft, EmailRecipient
 from dunning.models.decisions import AccountDecision, PlannedAction
@@ -144,54 +144,59 @@ def test_given_business_purpose_nobody_has_when_drafted_then_main_person_with_no
 
 
 @pytest.mark.parametrize(
-    ("fields", "acct", "persons", "why"),
+    ("fields", "persons", "person_id", "why"),
     [
-        ({}, ACCOUNT, {"P-1": person("P-1")}, "no email address for person P-1; sent as letter"),
+        ({}, {"P-1": person("P-1")}, "P-1", "no email address for person P-1; sent as letter"),
         (
             {"business_purpose": "billing"},
-            ACCOUNT,
             {"P-1": person("P-1", email="m@x.example"), "P-2": person("P-2")},
+            "P-2",
             "no email address for person P-2; sent as letter",
         ),
-        ({}, ACCOUNT, {}, "no email address for person P-1; sent as letter"),
-        (
-            {"recipient": "sales_group"},
-            account(persons=[], sales=PartyContact(id="SG-9")),
-            PERSONS,
-            "no email address for the sales group SG-9 of account A-1; sent as letter",
-        ),
-        (
-            {"recipient": "collections_agent"},
-            account(),
-            PERSONS,
-            "account A-1 has no collections agent, so no email address; sent as letter",
-        ),
     ],
-    ids=["main-no-email", "purpose-person-no-email", "person-unknown", "sales-group-no-email", "no-agent"],
+    ids=["main-no-email", "purpose-person-no-email"],
 )
-def test_given_no_email_address_when_drafted_then_falls_back_to_person_based_letter(
-    fields, acct, persons, why
+def test_given_customer_without_email_address_when_prepared_then_the_email_types_fallback_letter(
+    fields, persons, person_id, why
 ):
-    (d,) = run(planned("email", document="REMINDER", **fields), acct=acct, persons=persons)
-    assert (d.contact_type, d.action_override, d.template_code, d.recipient) == (
-        "LETTER",
-        "letter",
-        "EMAIL_FALLBACK",
-        None,
-    )
-    assert d.person_id == "P-1"  # the main person: still person-based
-    assert why in d.reason
-    contact = prepare_contact(d, CONFIG, person=persons.get("P-1"), now=NOW)
-    assert (contact.action, contact.template_code) == ("letter", "EMAIL_FALLBACK")
+    (d,) = run(planned("email", document="REMINDER", **fields), persons=persons)
+    assert (d.contact_type, d.action_override, d.recipient, d.person_id) == ("EMAIL", "email", None, person_id)
+    contact = prepare_contact(d, CONFIG, person=persons.get(person_id), now=NOW)
+    assert (contact.action, contact.template_code, contact.person_id) == ("letter", "EMAIL_FALLBACK", person_id)
+    assert why in contact.reason
 
 
-def test_given_email_type_without_fallback_template_when_no_address_then_letter_types_template():
+def test_given_email_type_without_fallback_template_when_no_address_then_the_contact_is_refused():
     data = config_data()
     for t in data["contact_types"]:
         if t["contact_type"] == "EMAIL":
             t.pop("fallback_to_letter")
-    (d,) = run(planned("email", document="REMINDER"), persons={}, config=make_config(**data))
-    assert (d.contact_type, d.template_code) == ("LETTER", "DUN_LETTER")
+    config = make_config(**data)
+    (d,) = run(planned("email", document="REMINDER"), persons={"P-1": person("P-1")}, config=config)
+    with pytest.raises(ContactRejected, match="no fallback_to_letter"):
+        prepare_contact(d, config, person=person("P-1"), now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("fields", "acct", "why"),
+    [
+        ({"recipient": "sales_group"}, account(persons=[], sales=PartyContact(id="SG-9")),
+         "no email address for the sales group SG-9 of account A-1"),
+        ({"recipient": "sales_group"}, account(), "account A-1 has no sales group, so no email address"),
+        ({"recipient": "collections_agent"}, account(), "account A-1 has no collections agent, so no email address"),
+    ],
+    ids=["sales-group-no-email", "no-sales-group", "no-agent"],
+)
+def test_given_internal_alert_without_address_when_planned_then_no_contact_and_a_reason_never_a_customer_letter(
+    fields, acct, why
+):
+    plan = plan_run_contacts(AccountDecision(account_id="A-1", as_of=AS_OF, hierarchy_id="STD", outcome="act",
+                                             actions=[planned("email", document="ALERT", step_id="SALES", **fields)]),
+                             AccountView(account_id="A-1", account=acct), CONFIG, PERSONS, "RUN-1")
+    assert plan.drafts == []
+    (skipped,) = plan.skipped
+    assert (skipped.account_id, skipped.step_id, skipped.action) == ("A-1", "SALES", "email")
+    assert skipped.reason.startswith(why) and "never to the customer" in skipped.reason
 
 
 def test_given_activity_step_when_drafted_then_activity_from_template_linked_to_invoice_and_agent():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import zlib
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,9 @@ def _streams(pdf: bytes) -> list[tuple[bytes, bytes]]:
     """(dictionary, raw stream data) of every stream object."""
     out = []
     for match in re.finditer(rb"\d+ 0 obj\s*<<(.*?)>>\s*stream\n", pdf, re.S):
-        length = int(re.search(rb"/Length (\d+)", match.group(1)).group(1))  # type: ignore[union-attr]
+        length_field = re.search(rb"/Length (\d+)", match.group(1))
+        assert length_field is not None, match.group(1)
+        length = int(length_field.group(1))
         out.append((match.group(1), pdf[match.end():match.end() + length]))
     return out
 
@@ -107,7 +110,8 @@ def test_shaping_cache_gives_what_fpdf2_gives() -> None:
     fontcache.attach_fonts(pdf_a, [fontcache.ARABIC])
     fontcache.attach_fonts(pdf_b, [fontcache.ARABIC])
     cached, plain = pdf_a.fonts["arabic"], pdf_b.fonts["arabic"]
-    params = {"features": {}, "fragment_direction": None, "script": None, "language": None}
+    assert isinstance(cached, TTFFont) and isinstance(plain, TTFFont)
+    params: dict[str, Any] = {"features": {}, "fragment_direction": None, "script": None, "language": None}
     fontcache._shaped.clear()
     fontcache._plans.clear()
     for _ in range(2):  # cold, then from the cache

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from functools import cache
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -18,15 +20,12 @@ def rendered(language: str, rows: int) -> RenderedLetter:
     return render_letter(TEMPLATE, make_context(language, rows), language=language)
 
 
-def item(language: str, rows: int, contact_id: str, **overrides: object) -> PrintItem:
+def item(language: str, rows: int, contact_id: str, **overrides: Any) -> PrintItem:
     letter = rendered(language, rows)
     name, lines, city, postcode = RECIPIENTS[language]
-    fields: dict[str, object] = {
-        "contact_id": contact_id, "language": language, "template_code": TEMPLATE.code, "recipient_name": name,
-        "address_lines": [*lines, f"{postcode} {city}"], "pdf": letter.pdf, "pages": letter.pages,
-    }
-    fields.update(overrides)
-    return PrintItem(**fields)  # type: ignore[arg-type]
+    sample = PrintItem(contact_id=contact_id, language=language, template_code=TEMPLATE.code, recipient_name=name,
+                       address_lines=[*lines, f"{postcode} {city}"], pdf=letter.pdf, pages=letter.pages)
+    return replace(sample, **overrides)
 
 
 def by_name(files: list[ExtractFile]) -> dict[str, ExtractFile]:

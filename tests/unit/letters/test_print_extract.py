@@ -31,9 +31,9 @@ from dunning.app.print_extract import (
 )
 from dunning.letters.extract import ExtractFile
 from dunning.models.contacts import Contact
-from dunning.store.blobs import Blobs
-from dunning.store.contacts import PRINT_PENDING, ContactsRepository
-from dunning.store.runs import RunsRepository
+from dunning.store.blobs import S3Blobs
+from dunning.store.contacts import PRINT_PENDING, DynamoContactsRepository
+from dunning.store.runs import DynamoRunsRepository
 
 from .test_extract import manifest_rows, rendered
 
@@ -97,8 +97,8 @@ def aws(monkeypatch):
                                         {"AttributeName": "sk", "KeyType": "RANGE"}])
         for bucket in ("letters", "runs-bucket"):
             client("s3").create_bucket(Bucket=bucket)
-        yield ExtractDeps(contacts=ContactsRepository("contacts"), letters=Blobs("letters"),
-                          runs=RunsRepository("runs"), plans=Blobs("runs-bucket"))
+        yield ExtractDeps(contacts=DynamoContactsRepository("contacts"), letters=S3Blobs("letters"),
+                          runs=DynamoRunsRepository("runs"), plans=S3Blobs("runs-bucket"))
     aws_module._client.cache_clear()
 
 
@@ -118,6 +118,7 @@ def create(deps: ExtractDeps, letters: list[Contact], batch: int = 0) -> None:
     deps.contacts.create_new(letters)
     run_letters = [c.contact_id for c in letters if c.print_run == RUN]
     if run_letters:
+        assert deps.runs is not None
         deps.runs.put_batch_result(RUN, batch, {"batch": batch, "letter_ids": run_letters})
 
 
@@ -125,6 +126,7 @@ def render(deps: ExtractDeps, c: Contact, *, queue: bool = False) -> None:
     """What delivery._render stores: the PDF, then status rendered with its key (and the queue for non-run
     letters)."""
     key = f"letters/{AS_OF.isoformat()}/{c.contact_id}.pdf"
+    assert deps.letters is not None
     deps.letters.put_bytes(key, rendered(c.language, 10).pdf, "application/pdf")
     fields: dict[str, Any] = {"s3_key": key, "pages": rendered(c.language, 10).pages, "language": c.language}
     if queue:
@@ -155,7 +157,7 @@ def test_the_run_waits_while_its_letters_from_the_batch_results_are_pending(aws)
     assert not aws.letters.keys("print/")
 
 
-def test_polling_rechecks_only_the_pending_letters_until_they_are_rendered(aws):
+def test_polling_rechecks_only_the_pending_letters_until_they_are_rendered(aws, monkeypatch):
     run_letters = [letter(f"c-{n:03d}", minute=n) for n in range(3)]
     create(aws, run_letters)
     render(aws, run_letters[0])
@@ -166,7 +168,7 @@ def test_polling_rechecks_only_the_pending_letters_until_they_are_rendered(aws):
         checked.append(sorted(ids))
         return original(ids)
 
-    aws.contacts.letter_states = spy  # type: ignore[method-assign]
+    monkeypatch.setattr(aws.contacts, "letter_states", spy)
 
     def sleep(_: float) -> None:  # the stream renders while the function waits
         for c in run_letters[1:]:
@@ -272,7 +274,7 @@ def test_a_shard_fetches_its_pdfs_concurrently_and_keeps_their_order(aws):
         aws.letters.put_bytes(k, f"pdf-{n}".encode())
     in_flight, peak, lock = 0, 0, threading.Lock()
 
-    class SlowBlobs(Blobs):
+    class SlowBlobs(S3Blobs):
         def get_with_metadata(self, key: str) -> tuple[bytes, dict[str, str]]:
             nonlocal in_flight, peak
             with lock:
@@ -292,7 +294,7 @@ def test_a_shard_fetches_its_pdfs_concurrently_and_keeps_their_order(aws):
     assert [body for body, _ in fetch_pdfs(SlowBlobs("letters"), keys[:1], workers=4)] == [b"pdf-0"]
 
 
-def test_a_poll_stops_at_the_first_chunk_that_still_has_a_pending_letter(aws):
+def test_a_poll_stops_at_the_first_chunk_that_still_has_a_pending_letter(aws, monkeypatch):
     run_letters = [letter(f"c-{n:03d}", minute=n) for n in range(7)]
     create(aws, run_letters)
     for c in run_letters[:3] + run_letters[5:6]:
@@ -304,7 +306,7 @@ def test_a_poll_stops_at_the_first_chunk_that_still_has_a_pending_letter(aws):
         reads.append(list(ids))
         return original(ids)
 
-    aws.contacts.letter_states = spy  # type: ignore[method-assign]
+    monkeypatch.setattr(aws.contacts, "letter_states", spy)
     states: dict[str, dict[str, Any]] = {}
     ids = [c.contact_id for c in run_letters]
     # chunks of 2: c-000/1 rendered, c-002/3 has c-003 pending -> stop; nothing after it is read

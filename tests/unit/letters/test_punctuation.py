@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -34,7 +35,7 @@ def doubled(text: str) -> list[str]:
     return [plain[max(0, m.start() - 25):m.end() + 5] for m in DOUBLED.finditer(plain)]
 
 
-def cases(bodies: dict[str, object]) -> list[tuple[str, str]]:
+def cases(bodies: Mapping[str, object]) -> list[tuple[str, str]]:
     return [(lang, country) for lang in bodies for country in COUNTRIES.get(lang.split("-")[0], ("GB",))]
 
 

@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from dunning.letters.render import RenderedLetter, letter_language, render_letter
 from dunning.templating import TemplateError
@@ -145,18 +146,17 @@ def test_arabic_is_laid_out_right_to_left() -> None:
 
 def test_arabic_letter_uses_shaped_glyphs() -> None:
     """Shaped Arabic uses contextual glyph forms: the PDF embeds more glyphs than there are letters."""
-    from pypdf import PdfReader
-
     reader = PdfReader(io.BytesIO(letter("ar").pdf))
     fonts = {str(f["/BaseFont"]) for f in _fonts(reader)}
     assert any("NotoSansArabic" in name for name in fonts), fonts
     assert all(name.startswith("/MPDFAA+") for name in fonts)  # subsets, not whole fonts
 
 
-def _fonts(reader: object) -> list[Any]:
+def _fonts(reader: PdfReader) -> list[Any]:
     out: list[Any] = []
-    for page in reader.pages:  # type: ignore[attr-defined]
-        out.extend(f.get_object() for f in page["/Resources"]["/Font"].values())
+    for page in reader.pages:
+        resources: Any = page["/Resources"]  # pypdf's objects are untyped dictionaries
+        out.extend(f.get_object() for f in resources["/Font"].values())
     return out
 
 

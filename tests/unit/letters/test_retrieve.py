@@ -38,6 +38,7 @@ def render(deps: ExtractDeps, c: Contact, rows: int, pages: int | None = None) -
     """What delivery stores for a rendered letter: its PDF, status rendered with its key and page count."""
     key = f"letters/{AS_OF.isoformat()}/{c.contact_id}.pdf"
     pdf = rendered(c.language, rows)
+    assert deps.letters is not None
     deps.letters.put_bytes(key, pdf.pdf, "application/pdf")
     assert deps.contacts.set_status(c.contact_id, "rendered", only_from=["pending"], fields={
         "s3_key": key, "pages": pages if pages is not None else pdf.pages, "language": c.language})
@@ -61,6 +62,7 @@ def expire(deps: ExtractDeps, cid: str) -> None:
     """What the letters/ lifecycle does after LetterRetentionDays."""
     from dunning.aws import client
 
+    assert deps.letters is not None
     client("s3").delete_object(Bucket=deps.letters.bucket, Key=f"letters/{AS_OF.isoformat()}/{cid}.pdf")
 
 

@@ -92,6 +92,7 @@ def hierarchy(
     aged_balance_below: Mapping[str, str] | None = None,
     invoice_amount_below: Mapping[str, str] | None = None,
     predictions: Predictions | None = None,
+    exclusion_scope: str = "account",
     **extra: Any,
 ) -> Hierarchy:
     return Hierarchy(
@@ -102,6 +103,7 @@ def hierarchy(
         exclusion=Exclusion(
             aged_balance_below={k: Decimal(v) for k, v in (aged_balance_below or {}).items()},
             invoice_amount_below={k: Decimal(v) for k, v in (invoice_amount_below or {}).items()},
+            scope=exclusion_scope,
         ),
         predictions=predictions,
         **extra,

@@ -125,3 +125,97 @@ def test_an_excluded_account_gets_no_pre_dunning_and_no_prediction_activity() ->
         "pre_dunning",
         "prediction",
     ]
+
+
+# --------------------------------------------------------------------------- exclusion scope (issue 11 §4)
+def _scoped(scope: str, **extra: Any) -> Any:
+    return config(
+        hierarchy(
+            "h",
+            1,
+            [before("pre", 5, pre_dunning=True), after("r1", 7)],
+            predictions=predictions(),
+            invoice_amount_below={"EUR": "25"},
+            exclusion_scope=scope,
+            **extra,
+        )
+    )
+
+
+def test_by_default_one_small_old_invoice_excludes_the_account_while_a_larger_one_is_overdue() -> None:
+    # Given a small old invoice and a larger overdue one, scope 'account' (the default)
+    account = view(invoice("I1", day(-30), "10.00"), invoice("I2", day(-10), "400.00"))
+    # When evaluated
+    decision = evaluate_account(account, _scoped("account"), day(0))
+    # Then the whole account is out, because the small invoice leads
+    assert (decision.outcome, decision.lead_invoice_id, decision.actions) == ("excluded", "I1", [])
+    assert decision.reasons == ["invoice I1 amount 10.00 EUR below 25.00"]
+
+
+def test_with_scope_invoice_the_small_invoice_is_skipped_and_the_next_qualifying_invoice_leads() -> None:
+    # Given the same account, scope 'invoice'
+    account = view(invoice("I1", day(-30), "10.00"), invoice("I2", day(-10), "400.00"))
+    # When evaluated
+    decision = evaluate_account(account, _scoped("invoice"), day(0))
+    # Then I2 leads and gets its step; I1 is named as skipped
+    assert (decision.outcome, decision.lead_invoice_id) == ("act", "I2")
+    assert [(a.origin, a.step_id, a.invoice_id) for a in decision.actions] == [("step", "r1", "I2")]
+    assert decision.reasons[0] == "invoice I1 skipped: amount 10.00 EUR below 25.00"
+
+
+def test_with_scope_invoice_a_small_invoice_gets_no_pre_dunning_but_a_large_one_does() -> None:
+    # Given two invoices coming due inside the pre-dunning window, one small
+    account = view(invoice("I1", day(2), "10.00"), invoice("I2", day(3), "400.00"))
+    # When evaluated with scope 'invoice'
+    decision = evaluate_account(account, _scoped("invoice"), day(0))
+    # Then only the large one gets the notice
+    assert [(a.origin, a.invoice_id) for a in decision.actions if a.origin == "pre_dunning"] == [
+        ("pre_dunning", "I2")
+    ]
+
+
+def test_with_scope_invoice_an_account_with_only_small_invoices_is_excluded() -> None:
+    # Given an account whose open invoices are all small
+    account = view(invoice("I1", day(-30), "10.00"), invoice("I2", day(-10), "20.00"))
+    # When evaluated with scope 'invoice'
+    decision = evaluate_account(account, _scoped("invoice"), day(0))
+    # Then it is excluded, and each small invoice is named
+    assert (decision.outcome, decision.lead_invoice_id, decision.actions) == ("excluded", None, [])
+    assert decision.reasons == [
+        "invoice I1 skipped: amount 10.00 EUR below 25.00",
+        "invoice I2 skipped: amount 20.00 EUR below 25.00",
+        "no invoice to work: every open invoice is skipped",
+        "every workable open invoice is below the invoice amount threshold",
+    ]
+
+
+def test_with_scope_invoice_an_account_whose_invoices_are_only_on_hold_is_not_excluded() -> None:
+    # Given one disputed invoice (not small)
+    account = view(invoice("I1", day(-30), "100.00"), statuses={"I1": "disputed"})
+    # When evaluated with scope 'invoice'
+    decision = evaluate_account(account, _scoped("invoice"), day(0))
+    # Then nothing is done, but it is not reported as excluded
+    assert decision.outcome == "none"
+
+
+def test_with_scope_invoice_the_aged_balance_still_counts_the_small_invoices_and_excludes_the_account() -> None:
+    # Given an aged-balance threshold and scope 'invoice'
+    cfg = config(hierarchy("h", 1, [after("r1", 7)], aged_balance_below={"EUR": "50"},
+                           invoice_amount_below={"EUR": "25"}, exclusion_scope="invoice"))
+    # When the aged balance (10 + 30) stays below 50
+    decision = evaluate_account(view(invoice("I1", day(-30), "10.00"), invoice("I2", day(-10), "30.00")), cfg, day(0))
+    # Then the account is excluded on the aged balance: that threshold is always account-wide
+    assert decision.outcome == "excluded"
+    assert decision.reasons[-1] == "aged balance 40.00 EUR below 50.00"
+
+
+def test_the_field_descriptions_say_what_each_scope_and_the_aged_balance_do_to_pre_dunning() -> None:
+    # Given the configuration's JSON Schema
+    from dunning.models.config import Exclusion
+
+    props = Exclusion.model_json_schema()["properties"]
+    # Then the scope's description names both choices, and the aged balance says it stops pre-dunning
+    assert "the next qualifying invoice leads" in props["scope"]["description"]
+    assert "excluded while its lead invoice is small" in props["scope"]["description"]
+    assert "no pre-dunning" in props["aged_balance_below"]["description"]
+    assert props["scope"]["default"] == "account"

@@ -78,7 +78,7 @@ def test_prediction_activity_is_a_collector_task_from_the_configured_template() 
             ("0.9", "0.9"),
             state(last_prediction=day(0)),
             None,
-            [],
+            [f"no prediction activity: one was already created on {day(0)}"],
             id="at-most-one-prediction-activity-per-account-per-day",
         ),
         pytest.param(
@@ -92,7 +92,7 @@ def test_prediction_activity_is_a_collector_task_from_the_configured_template() 
             ("0.9", "0.9"),
             state(last_contact=day(0)),
             None,
-            [],
+            [f"no prediction activity: the account already had an automated contact on {day(0)}"],
             id="none-in-a-re-run-of-a-day-the-account-was-already-contacted",
         ),
     ],
@@ -151,3 +151,22 @@ def test_a_re_run_of_the_day_does_not_act_on_the_invoice_that_leads_after_the_fi
     assert (again.lead_invoice_id, again.actions) == ("I2", [])
     # And the next day it gets both its step and the prediction activity
     assert [a.origin for a in evaluate_account(rerun, cfg, day(1)).actions] == ["step", "prediction"]
+
+
+@pytest.mark.parametrize(
+    ("predicted", "reason"),
+    [
+        pytest.param({}, "no prediction activity: no payment prediction for invoice I1", id="no-prediction"),
+        pytest.param({"I1": ("0.4", "0.2")},
+                     "no prediction activity: very late 20% and late 40% below the benchmark 60% for invoice I1",
+                     id="below-the-benchmark"),
+    ],
+)
+def test_a_decision_says_why_no_prediction_activity_was_created(predicted: dict[str, Any], reason: str) -> None:
+    # Given a lead invoice without a prediction, or with probabilities below the benchmark
+    account = view(invoice("I1", day(-5)), predicted=predicted)
+    # When evaluated
+    decision = evaluate_account(account, CFG, day(0))
+    # Then no activity, and the reason says why (the history row shows it)
+    assert [a for a in decision.actions if a.origin == "prediction"] == []
+    assert [r for r in decision.reasons if "prediction" in r] == [reason]

@@ -110,3 +110,24 @@ def test_prediction_activities_are_not_blocked_by_quiet_days() -> None:
     assert decision.reasons == [f"in quiet days until {day(4)}; held back: step 'r1' for invoice I1"]
     # And recording it does not extend the quiet days
     assert next_state(account.state, decision, day(0)).last_automated_contact_on == day(-1)
+
+
+
+def test_the_documented_example_holds_n2_makes_d1_and_d2_quiet_and_the_next_contact_d3() -> None:
+    # Given quiet_days 2, a step due every day, and the last automated contact on day D = 10
+    from dunning.models.config import Hierarchy
+
+    cfg = config(hierarchy("h", 1, DAILY, quiet_days=2))
+    account = view(invoice("I1", day(0)), collection_state=state(last_contact=day(10)))
+    contacted = []
+    # When the runs of D+1 .. D+6 evaluate it, each decision recorded
+    for n in range(1, 7):
+        decision = evaluate_account(account, cfg, day(10 + n))
+        if decision.actions:
+            contacted.append(n)
+        account = with_state(account, next_state(account.state, decision, day(10 + n)))
+    # Then D+1 and D+2 are quiet, the next contact is on D+3, and the same again from there (D+6)
+    assert contacted == [3, 6]
+    # And the field description (and so the JSON Schema) states exactly this rule
+    description = Hierarchy.model_json_schema()["properties"]["quiet_days"]["description"]
+    assert "N=2: D+1 and D+2 are quiet, the next contact is on D+3" in description
