@@ -155,7 +155,7 @@ def test_cost_model(report, local_rounds, letters_bench, inproc_steps):
         "and start.",
         "",
         *md_table(["Accounts", "Ours USD", "Naive USD", "t4g.medium job USD", "t4g.medium kept on all day USD",
-                   "Ours ÷ job", "Ours: letters + print extract delivered", "Job: wall time (CPU-bound)"],
+                   "Ours ÷ job", "Ours: letters + print extract delivered", "Job: wall time"],
                   [[f"{c['accounts']:,}", f"${c['ours_usd']:,.2f}", f"${c['naive_usd']:,.2f}",
                     f"${c['instance_usd']:,.2f}", f"${c['always_on_usd']:,.2f}",
                     f"{c['ours_usd'] / c['instance_usd']:.2f}×", f"{c['ours_s'] / 60:,.0f} min",

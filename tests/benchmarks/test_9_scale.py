@@ -1,7 +1,8 @@
 """9. Scale on paper: runs over 1M and 10M accounts on AWS, projected from the measured per-unit figures, the
 template's settings and the cost model's latencies. The guarantee: at 10M accounts every hard limit the run meets
-keeps 20% headroom (the test fails otherwise), and the letters and the print extract are delivered within 60
-minutes. What is left is written to section 10 (*Optimization needed*) with what it would take."""
+keeps 20% headroom, and the letters and the print extract are delivered within 60 minutes; each is a
+PASS/MISS row, and a MISS fails the session (conftest) once RESULTS.md is written. What is left is written
+to section 10 (*Optimization needed*) with what it would take."""
 
 from __future__ import annotations
 
@@ -46,20 +47,22 @@ def test_given_10m_accounts_then_every_hard_limit_keeps_20_percent_headroom(repo
                      _fmt(c10.limit, c10.unit), f"{c10.headroom:.0%}", "✅" if c10.ok else "❌ MISS", c10.note])
 
     def phases(p: dict) -> list[list[str]]:
+        ex = p["extract"]
         return [
             ["assign: one Lambda scans the ledger and writes every manifest",
              f"{p['assign_s']:,.0f} s ({p['assign_per_account_ms']:.3f} ms per account)"],
             ["evaluate, per batch", f"{p['evaluate_s']:.1f} s"],
             ["create contacts, per batch", f"{p['create_s']:.1f} s"],
             ["one Map child (both tasks + start overhead)", f"{p['child_s']:.1f} s"],
-            [f"Map: {p['batches']:,} batches in {p['waves']} waves of {p['max_concurrency']}", f"{p['map_s']:,.0f} s"],
+            [f"Map: batches in waves of {p['max_concurrency']}", f"{p['batches']:,} batches, {p['waves']} waves: "
+             f"{p['map_s']:,.0f} s"],
             ["summary", f"{p['summarize_s']:.1f} s"],
             ["**accounts evaluated (run without delivery)**", f"**{p['evaluated_s'] / 60:.1f} min**"],
-            [f"letters through the stream ({p['letters']:,.0f} letters, {p['consumers']} consumers)",
-             f"{p['render_s'] / 60:,.0f} min"],
-            [f"print extract: plan + {p['extract']['shards']} shards of ≤ {p['extract']['shard_size']:,} letters in "
-             f"{p['extract']['waves']} waves of {p['extract']['concurrency']} ({p['extract']['shard_s']:.0f} s, "
-             f"{p['extract']['shard_mem_mb']:,.0f} MB per shard)", f"{p['extract_s'] / 60:,.1f} min"],
+            [f"letters through the stream ({p['consumers']} consumers)",
+             f"{p['letters']:,.0f} letters: {p['render_s'] / 60:,.0f} min"],
+            [f"print extract: plan + shards of ≤ {ex['shard_size']:,} letters, {ex['concurrency']} at a time",
+             f"{ex['shards']} shards in {ex['waves']} waves ({ex['shard_s']:.0f} s, {ex['shard_mem_mb']:,.0f} MB "
+             f"per shard), plan {ex['plan_s']:.0f} s: {p['extract_s'] / 60:,.1f} min"],
             ["**letters and print extract delivered**", f"**{p['delivered_s'] / 60:,.0f} min**"],
         ]
 
@@ -85,9 +88,8 @@ def test_given_10m_accounts_then_every_hard_limit_keeps_20_percent_headroom(repo
         "checks": [{"name": c.name, "value": c.value, "limit": c.limit, "ok": c.ok} for c in p["checks"]]}
         for n, p in runs.items()}
     optimizations_needed(report, prof, local_rounds[0], inproc_steps)  # the last module: every check is recorded
+    # a limit without headroom is a MISS row above: the session then exits non-zero after writing RESULTS.md
     assert p10["checks"], "no hard limit was checked"
-    assert not failing[10_000_000], [f"{c.name}: {c.value:,.0f} of {c.limit:,.0f} {c.unit} ({c.note})"
-                                     for c in failing[10_000_000]]
 
 
 def _without(unit: Unit, function: str, op: str, share: float = 1.0) -> Unit:

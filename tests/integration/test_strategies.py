@@ -67,7 +67,7 @@ def test_a_manual_assignment_overrides_the_pools_until_cleared(stack, capsys):
     got = cli_json(stack, capsys, "assignment", "preview", "--account", "A-0002")
     assert got["hierarchy_id"] == "vip" and got["manual"] is True
     listed = cli_json(stack, capsys, "assignment", "list", "--manual-only")
-    assert [r["account_id"] for r in listed] == ["A-0002"] and listed[0]["manual"] == "manual"
+    assert [r["account_id"] for r in listed] == ["A-0002"] and listed[0]["manual"] is True
     assert cli(["--endpoint-url", stack.endpoint, "assignment", "clear", "--account", "A-0002"]) == 0
     assert cli_json(stack, capsys, "assignment", "preview", "--account", "A-0002")["hierarchy_id"] == "business"
     capsys.readouterr()

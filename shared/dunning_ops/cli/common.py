@@ -63,10 +63,11 @@ def known_hierarchy(config: Any, hierarchy_id: str, *, allow: tuple[str, ...] = 
 
 
 def known_account(r: StackRepositories, account_id: str) -> str:
-    """``account_id`` if the ledger has that account (an ``account.upserted`` was applied), else a
-    :class:`CliError`."""
-    if r.ledger.account(account_id) is None:
-        raise CliError(f"unknown account {account_id!r}: no account.upserted event for it was applied")
+    """``account_id`` if the ledger knows that account, else a :class:`CliError`. Known: its
+    ``account.upserted`` was applied, or it has invoices, payments or collections state already (an invoice
+    can arrive before its account; such an account is in the run, set aside, and can be simulated)."""
+    if r.ledger.account(account_id) is None and not r.ledger.account_items(account_id):
+        raise CliError(f"unknown account {account_id!r}: the ledger has no account, invoice or payment for it")
     return account_id
 
 
