@@ -4,8 +4,10 @@ run in order with readable actions and a reason whenever nothing was created."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -114,16 +116,35 @@ def test_json_output_uses_hierarchy_id_and_a_boolean_manual_in_every_command(sta
     assert True in {v for k, v in _keys(outputs["assignment list"]) if k == "manual"}
 
 
+def _names_in_reverse_id_order(stack: Any) -> tuple[str, str]:
+    """Two execution names whose run ids (``run-DATE-`` + sha256 of the execution ARN, 8 hex) sort the wrong
+    way round."""
+    tag = uuid.uuid4().hex[:6]
+
+    first = f"order-{tag}-1"
+    names = (f"order-{tag}-{i}" for i in range(2, 100))
+    second = next(n for n in names if _run_suffix_of(stack, n) < _run_suffix_of(stack, first))
+    return first, second
+
+
+def _run_suffix_of(stack: Any, name: str) -> str:
+    execution = stack.outputs["CollectionsRunStateMachineArn"].replace(":stateMachine:", ":execution:")
+    return hashlib.sha256(f"{execution}:{name}".encode()).hexdigest()[:8]
+
+
 def test_history_shows_every_run_in_order_with_readable_actions_and_why_nothing_was_created(stack, capsys):
-    # Given the demo date run twice
-    for _ in range(2):
-        assert run(stack, DEMO_AS_OF)["status"] == "SUCCEEDED"
+    # Given the demo date run twice, the second run's id sorting before the first's (a run id ends with a hash
+    # of its execution ARN), so only the runs' times can put them in order
+    first, second = _names_in_reverse_id_order(stack)
+    for name in (first, second):
+        assert run(stack, DEMO_AS_OF, name=name)["status"] == "SUCCEEDED"
     # When the history of the strategy with predictions (vip) is read
     rows = [r for r in as_json(stack, capsys, "history", "--hierarchy", "vip", "--since",
                                DEMO_AS_OF.isoformat()) if r["as_of"] == DEMO_AS_OF.isoformat()]
     # Then both runs are there, each row naming its run and its time, the earlier run first
     runs = list(dict.fromkeys(r["run_id"] for r in rows))
     assert len(runs) == 2
+    assert runs[0].endswith(_run_suffix_of(stack, first)) and sorted(runs) == runs[::-1]  # by time, not by id
     assert all(r["run_at"] for r in rows)
     assert [r["run_at"] for r in rows] == sorted(r["run_at"] for r in rows)
     assert [r["run_id"] for r in rows] == sorted((r["run_id"] for r in rows), key=runs.index)

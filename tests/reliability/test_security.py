@@ -146,7 +146,7 @@ def personal_values(bodies: list[str]) -> set[str]:
     for body in bodies:
         try:
             event = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # the corpus has bodies that are not JSON, or nested 5,000 deep
             continue
         if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
             continue

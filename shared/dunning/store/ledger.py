@@ -52,7 +52,11 @@ from dunning.models.events import (
 )
 from dunning.store import dynamo
 
-EVENT_RECORD_DAYS = 400
+# An event record is kept 30 days: longer than a message can live in the events queue and then its dead-letter
+# queue (14 days each), so every redelivery and redrive is recognised, while the daily ledger Scan carries at
+# most a month of records. A held event's marker stays until it is resolved (or HELD_RECORD_DAYS).
+EVENT_RECORD_DAYS = 30
+HELD_RECORD_DAYS = 400
 
 
 @dataclass(frozen=True)
@@ -377,9 +381,12 @@ class DynamoEventLog:
         return out
 
     def put_records(self, records: list[EventRecord]) -> int:
-        ttl = int((datetime.now(UTC) + timedelta(days=EVENT_RECORD_DAYS)).timestamp())
-        items = [_record_item(r, f"EVENT#{r.event_id}", "OUTCOME", ttl) for r in records]
-        items += [_record_item(r, "HELD", r.event_id, ttl) for r in records
+        now = datetime.now(UTC)
+        ttl = int((now + timedelta(days=EVENT_RECORD_DAYS)).timestamp())
+        held_ttl = int((now + timedelta(days=HELD_RECORD_DAYS)).timestamp())
+        items = [_record_item(r, f"EVENT#{r.event_id}", "OUTCOME", held_ttl if r.outcome == "held" else ttl)
+                 for r in records]
+        items += [_record_item(r, "HELD", r.event_id, held_ttl) for r in records
                   if r.outcome == "held"]
         return dynamo.batch_write(self.table, items)
 

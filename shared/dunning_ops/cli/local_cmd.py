@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dunning_ops.cli.common import CliError, Subparsers, add_command, add_group, iso_date
 from dunning_ops.local.demo import run_demo
+from dunning_ops.local.serve import serve_locally
 from dunning_ops.local.stack import LocalStack
 
 
@@ -31,7 +32,6 @@ def cmd_local_up(args: argparse.Namespace) -> int:
             raise CliError(f"port {port} on 127.0.0.1 is already in use (is a local stack already running? "
                            f"stop it, or pass {option} with a free port)")
     stack = LocalStack.start(port=args.port, progress=sys.stderr, ttl_clock_offset_days=args.ttl_clock_offset_days)
-    from dunning_ops.local.http_api import serve_locally
 
     api = serve_locally(stack, args.api_port, demo=args.demo)
     print(json.dumps({"endpoint": stack.endpoint, "stack": "dunning-local", **stack.outputs, **api}, indent=2))

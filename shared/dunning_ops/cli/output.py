@@ -51,6 +51,8 @@ def _cell(value: Any) -> str:
 def terminal_width() -> int | None:
     """The terminal's width (``COLUMNS`` wins), or ``None`` when stdout is not a terminal: then tables keep
     their natural width (a file or a pipe gets whole lines)."""
+    if not sys.stdout.isatty():
+        return None
     width = shutil.get_terminal_size((0, 0)).columns
     return width or None
 

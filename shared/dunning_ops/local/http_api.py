@@ -31,7 +31,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 
+from dunning.app.deps import user_pool
 from dunning.auth import AuthSettings, TokenVerifier, Unauthorized, bearer
+from dunning_ops.local.names import ACCOUNT, REGION
 
 COGNITO_TYPES = ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup")
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml",
@@ -366,8 +368,6 @@ def start_gateway(stack: Any, port: int | None = None, host: str = "127.0.0.1") 
     """Serve ``stack``'s HttpApi (a :class:`~dunning_ops.local.stack.LocalStack`) on ``port`` (0: a free one)."""
     from moto.awslambda.models import lambda_backends
 
-    from dunning_ops.local.stack import ACCOUNT, REGION
-
     identity: LocalIdentity | None = getattr(stack, "identity", None)
     verifier = None
     if identity is not None:
@@ -410,32 +410,8 @@ DEMO_USERS = (DemoUser("admin@example.com", "admin@example.com", "admin"),
 
 def add_demo_users(stack: Any, users: tuple[DemoUser, ...] = DEMO_USERS) -> list[DemoUser]:
     """One user per group in the local stack's pool."""
-    from dunning.app.deps import user_pool
-
     identity: LocalIdentity = stack.identity
     pool = user_pool(identity.user_pool_id, identity.client_id)
     for u in users:
         pool.add_user(u.username, u.email, u.password, [u.group])
     return list(users)
-
-
-def serve_locally(stack: Any, port: int, demo: bool = False) -> dict[str, str]:
-    """``dunning local up``'s part: serve the HttpApi, with --demo load the demo (data, run, users), and print
-    where the API and the console are and how to sign in."""
-    import sys
-
-    url = stack.start_http_api(port)
-    users: list[DemoUser] = []
-    if demo:
-        from dunning_ops.local.console_demo import load_console_demo  # the demo data and run, then the users
-
-        users = load_console_demo(stack)
-    print(f"\nAPI:     {url}/api/  (OpenAPI: {url}/openapi.json, token required)\nConsole: {url}/console/",
-          file=sys.stderr)
-    if users:
-        print("Sign in as:\n" + "\n".join(f"  {u.group:<10} {u.username} / {u.password}" for u in users),
-              file=sys.stderr)
-    else:
-        print(f"Add a user: dunning --endpoint-url {stack.endpoint} users add EMAIL --group collector",
-              file=sys.stderr)
-    return {"HttpApiUrl": url, "ConsoleUrl": f"{url}/console/"}

@@ -23,15 +23,14 @@ from typing import Any, TextIO
 
 import boto3
 
+from dunning_ops.local.http_api import provision_identity, start_gateway
+from dunning_ops.local.names import ACCOUNT, CODE_BUCKET, CREDENTIALS, REGION, STACK_NAME
 from dunning_ops.local.pollers import Mapping, Pollers, TtlTable
 from dunning_ops.local.runtime import InProcessRuntime, install, zip_folder
 from dunning_ops.local.translate import LOCAL_PARAMETERS, LocalTemplate, translate
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-STACK_NAME = "dunning-local"
-CODE_BUCKET = "dunning-local-code"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION}
+__all__ = ["ACCOUNT", "CODE_BUCKET", "CREDENTIALS", "REGION", "STACK_NAME", "LocalStack", "free_port",
+           "project_root"]
 
 
 def project_root() -> Path:
@@ -74,92 +73,39 @@ class LocalStack:
         progress: TextIO | None = None,
         ttl_clock_offset_days: float | None = None,
     ) -> LocalStack:
-        from moto.core.config import default_user_config
-        from moto.server import ThreadedMotoServer
-
         def say(msg: str) -> None:
             if progress:
                 print(msg, file=progress, flush=True)
 
         port = port or free_port()
         endpoint = f"http://127.0.0.1:{port}"
-        env = {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "MOTO_PORT": str(port),
-               "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false"}
-        os.environ.update(env)  # the CLI, the pollers and Step Functions' own clients use the same endpoint
-        default_user_config["stepfunctions"]["execute_state_machine"] = True
         template_path = template_path or project_root() / "template.yaml"
-        # Module-level objects (Powertools Logger/Metrics) may be built before the first invocation, as in
-        # a real sandbox's init: give the process the template's global function settings as defaults.
-        for key, value in _global_function_env(template_path).items():
-            os.environ.setdefault(key, value)
-        default_user_config["core"]["reset_boto3_session"] = False
-
-        _route_cloudformation_state_machines()
-        runtime = InProcessRuntime(base_env=env, log_sink=log_sink,
-                                   capture_stdout=capture_stdout)
+        env = _configure_process(endpoint, port, template_path)
+        runtime = InProcessRuntime(base_env=env, log_sink=log_sink, capture_stdout=capture_stdout)
         install(runtime)
         say(f"starting moto on {endpoint}")
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        logging.getLogger("moto").setLevel(logging.ERROR)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
+        server = _start_moto(port)
 
         params = {**LOCAL_PARAMETERS, **(parameters or {})}
         say(f"translating {template_path.name} with aws-sam-translator")
         local = translate(template_path, CODE_BUCKET, params)
         runtime.register(local.functions)
-        from dunning_ops.local.http_api import provision_identity  # moto's CloudFormation has no Cognito
-
+        # moto's CloudFormation has no Cognito: the pool is made through its API and referenced by id
         local.cloudformation, identity = provision_identity(local.cloudformation, endpoint, REGION, ACCOUNT,
                                                             STACK_NAME)
-
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
-        s3.create_bucket(Bucket=CODE_BUCKET)
-        for key, folder in local.zips.items():
-            s3.put_object(Bucket=CODE_BUCKET, Key=key, Body=zip_folder(folder))
-
+        _upload_code(endpoint, local)
         say(f"deploying stack {STACK_NAME} into moto CloudFormation")
-        cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION)
-        body = json.dumps(local.cloudformation)
-        from moto.cloudformation.parsing import resource_class_from_type
-
-        skipped = sorted({r["Type"] for r in local.cloudformation["Resources"].values()
-                          if resource_class_from_type(r["Type"]) is None})
-        warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
-        cfn.create_stack(
-            StackName=STACK_NAME,
-            TemplateBody=body,
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()
-                        if k in local.cloudformation.get("Parameters", {})],
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
-        )
-        stack = _wait_for_stack(cfn)
+        outputs, resources, skipped = _deploy(endpoint, local, params)
         if skipped:
             say(f"  moto has no CloudFormation support for: {', '.join(skipped)} (not needed locally)")
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        resources = {
-            r["LogicalResourceId"]: r["PhysicalResourceId"]
-            for r in cfn.describe_stack_resources(StackName=STACK_NAME)["StackResources"]
-            if r.get("LogicalResourceId") and r.get("PhysicalResourceId")
-        }
         _switch_off_moto_triggers()
-        sesv2 = boto3.client("sesv2", endpoint_url=endpoint, region_name=REGION)
-        sesv2.create_email_identity(EmailIdentity=params["SenderIdentity"])
-        sesv2.create_email_identity(EmailIdentity=params["SenderIdentity"].split("@")[-1])
-
-        pollers = Pollers(endpoint, REGION, _mappings(local, resources))
-        pollers.ttl_tables = list(_ttl_tables(local, resources).values())
-        if ttl_clock_offset_days is not None:  # DynamoDB TTL, on a clock this many days ahead
-            offset = ttl_clock_offset_days * 86400
-            pollers.ttl_clock = lambda: time.time() + offset
-        pollers.start()
+        _verify_sender(endpoint, params["SenderIdentity"])
+        pollers = _start_pollers(endpoint, local, resources, ttl_clock_offset_days)
         say(f"stack ready: {len(resources)} resources, {len(local.functions)} functions running in-process")
         return cls(endpoint, port, outputs, resources, local, runtime, pollers, server, identity)
 
     def start_http_api(self, port: int | None = None) -> str:
         """Serve the template's HttpApi on ``port`` (default a free one), JWT authorizer enforced; its base URL."""
-        from dunning_ops.local.http_api import start_gateway
-
         if self.http_api is None:
             self.http_api = start_gateway(self, port)
         return str(self.http_api.url)
@@ -309,3 +255,84 @@ def _mappings(local: LocalTemplate, resources: dict[str, str]) -> list[Mapping]:
             )
         )
     return out
+
+
+def _configure_process(endpoint: str, port: int, template_path: Path) -> dict[str, str]:
+    """Point this process (the CLI, the pollers, Step Functions' own clients) at moto; returns the environment
+    every in-process function gets on top of its template variables."""
+    from moto.core.config import default_user_config
+
+    env = {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "MOTO_PORT": str(port),
+           "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_DEV": "false"}
+    os.environ.update(env)
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    # Module-level objects (Powertools Logger/Metrics) may be built before the first invocation, as in
+    # a real sandbox's init: give the process the template's global function settings as defaults.
+    for key, value in _global_function_env(template_path).items():
+        os.environ.setdefault(key, value)
+    default_user_config["core"]["reset_boto3_session"] = False
+    _route_cloudformation_state_machines()
+    return env
+
+
+def _start_moto(port: int) -> Any:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server
+
+
+def _upload_code(endpoint: str, local: LocalTemplate) -> None:
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
+    s3.create_bucket(Bucket=CODE_BUCKET)
+    for key, folder in local.zips.items():
+        s3.put_object(Bucket=CODE_BUCKET, Key=key, Body=zip_folder(folder))
+
+
+def _deploy(endpoint: str, local: LocalTemplate, params: dict[str, str]
+            ) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Create the stack in moto's CloudFormation; its outputs, its resources (logical id -> physical id) and the
+    resource types moto cannot deploy."""
+    from moto.cloudformation.parsing import resource_class_from_type
+
+    cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION)
+    skipped = sorted({r["Type"] for r in local.cloudformation["Resources"].values()
+                      if resource_class_from_type(r["Type"]) is None})
+    warnings.filterwarnings("ignore", message="Tried to parse", category=UserWarning)
+    cfn.create_stack(
+        StackName=STACK_NAME,
+        TemplateBody=json.dumps(local.cloudformation),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()
+                    if k in local.cloudformation.get("Parameters", {})],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    stack = _wait_for_stack(cfn)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    resources = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName=STACK_NAME)["StackResources"]
+        if r.get("LogicalResourceId") and r.get("PhysicalResourceId")
+    }
+    return outputs, resources, skipped
+
+
+def _verify_sender(endpoint: str, identity: str) -> None:
+    """moto's CloudFormation lacks SES identities: verify the sender address and its domain through the API."""
+    sesv2 = boto3.client("sesv2", endpoint_url=endpoint, region_name=REGION)
+    sesv2.create_email_identity(EmailIdentity=identity)
+    sesv2.create_email_identity(EmailIdentity=identity.split("@")[-1])
+
+
+def _start_pollers(endpoint: str, local: LocalTemplate, resources: dict[str, str],
+                   ttl_clock_offset_days: float | None) -> Pollers:
+    """The event source mappings (and, when asked, DynamoDB TTL on a clock this many days ahead)."""
+    pollers = Pollers(endpoint, REGION, _mappings(local, resources))
+    pollers.ttl_tables = list(_ttl_tables(local, resources).values())
+    if ttl_clock_offset_days is not None:
+        offset = ttl_clock_offset_days * 86400
+        pollers.ttl_clock = lambda: time.time() + offset
+    pollers.start()
+    return pollers

@@ -56,9 +56,17 @@ def test_without_a_terminal_a_table_keeps_its_natural_width() -> None:
     assert ROWS[0]["reasons"] in text
 
 
-def test_the_terminal_width_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_a_terminal_the_width_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "50")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert max(len(line) for line in table(ROWS, ["as_of", "account_id", "reasons"]).splitlines()) <= 50
+
+
+def test_a_pipe_or_file_gets_whole_lines_whatever_columns_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "50")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    text = table(ROWS, ["as_of", "account_id", "outcome", "reasons"])
+    assert len(text.splitlines()) == 3 and ROWS[0]["reasons"] in text
 
 
 def test_fitting_narrows_the_widest_columns_first_and_never_below_their_minimum() -> None:
