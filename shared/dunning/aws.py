@@ -44,3 +44,10 @@ def client(service: str) -> Any:
     """A cached client for ``service``; re-created when the endpoint or region changes (local stacks)."""
     return _client(service, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_REGION")
                    or os.environ.get("AWS_DEFAULT_REGION"))
+
+
+def endpoint_client(service: str, endpoint: str | None, region: str | None) -> Any:
+    """A new client for ``service`` at an explicit endpoint and region (operator tools address a named stack,
+    not the process environment); botocore's default retries."""
+    session: Any = boto3.session.Session()
+    return session.client(service, endpoint_url=endpoint, region_name=region)

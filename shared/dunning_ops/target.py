@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dunning.app.deps import stack_client
 from dunning.settings import StackSettings
 
 LOCAL_STACK_NAME = "dunning-local"
@@ -42,8 +42,7 @@ class Target:
         return cls(stack=stack or os.environ.get("DUNNING_STACK", default_stack), endpoint=endpoint, region=region)
 
     def client(self, service: str) -> Any:
-        session: Any = boto3.session.Session()
-        return session.client(service, endpoint_url=self.endpoint, region_name=self.region)
+        return stack_client(service, self.endpoint, self.region)
 
     @cached_property
     def outputs(self) -> dict[str, str]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from dunning.aws import client
+from dunning.aws import client, endpoint_client
 from dunning.settings import (
     AssignSettings,
     CreateContactsSettings,
@@ -150,6 +150,11 @@ def archive_blobs(runs_bucket: str) -> S3Blobs:
 
 
 # ---------------------------------------------------------------------------------------------- operator tools
+def stack_client(service: str, endpoint: str | None, region: str | None) -> Any:
+    """A client of the stack the CLI or the demo points at (Step Functions, SQS, CloudFormation, ...)."""
+    return endpoint_client(service, endpoint, region)
+
+
 @dataclass
 class StackRepositories:
     """Every repository of a stack, for the CLI and the demo."""

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 import boto3
 
+from dunning.app.deps import stack_client
 from dunning_ops.local.http_api import provision_identity, start_gateway
 from dunning_ops.local.names import ACCOUNT, CODE_BUCKET, CREDENTIALS, REGION, STACK_NAME
 from dunning_ops.local.pollers import Mapping, Pollers, TtlTable
@@ -143,8 +144,7 @@ class LocalStack:
 
     # ------------------------------------------------------------------ helpers for callers
     def client(self, service: str) -> Any:
-        session: Any = boto3.session.Session()
-        return session.client(service, endpoint_url=self.endpoint, region_name=REGION)
+        return stack_client(service, self.endpoint, REGION)
 
     def drain(self, timeout: float = 300.0) -> None:
         self.pollers.drain(timeout)
