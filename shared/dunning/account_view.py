@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
-from dunning.models.accounts import AccountView, CollectionState, InvoiceView, ManualAssignment
+from dunning.models.accounts import AccountView, CollectionState, InvoiceStatusRecord, InvoiceView, ManualAssignment
 from dunning.models.events import (
     AccountUpserted,
     CollectionStatus,
+    InvoiceCollectionStatusChanged,
     InvoicePosted,
     PaymentPredictionUpdated,
     PaymentReceived,
@@ -32,13 +34,14 @@ def build_account_view(
     account: AccountUpserted | None = None,
     invoices: Iterable[InvoicePosted] = (),
     payments: Iterable[PaymentReceived] = (),
-    statuses: Mapping[str, CollectionStatus] | None = None,
+    statuses: Mapping[str, CollectionStatus | InvoiceCollectionStatusChanged] | None = None,
     predictions: Mapping[str, PaymentPredictionUpdated] | None = None,
     state: CollectionState | None = None,
     manual_assignment: ManualAssignment | None = None,
 ) -> AccountView:
     """The account's ledger view: its invoices oldest first with what is still open after the payments (see
-    the module docstring), their collection status and payment predictions, and the account credit."""
+    the module docstring), their collection status (with a promise's amount and date when ``statuses`` holds the
+    stored status records, not just the status names) and payment predictions, and the account credit."""
     statuses = statuses or {}
     predictions = predictions or {}
     posted = sorted(invoices, key=lambda i: (i.due_date, i.invoice_date, i.invoice_id))
@@ -46,6 +49,17 @@ def build_account_view(
     views = []
     for invoice in posted:
         prediction = predictions.get(invoice.invoice_id)
+        record = statuses.get(invoice.invoice_id)
+        promise: dict[str, Any] = {}
+        status: CollectionStatus | None
+        if record is None or isinstance(record, str):
+            status = record
+        else:
+            status = record.status
+            if record.promised_amount is not None or record.promised_until is not None:
+                promise = {"promised_amount": record.promised_amount, "promised_until": record.promised_until,
+                           "promised_open_amount": record.open_amount_at_promise
+                           if isinstance(record, InvoiceStatusRecord) else None}
         views.append(
             InvoiceView(
                 invoice_id=invoice.invoice_id,
@@ -54,9 +68,10 @@ def build_account_view(
                 amount=invoice.amount,
                 currency=invoice.currency,
                 open_amount=open_amount[invoice.invoice_id],
-                collection_status=statuses.get(invoice.invoice_id),
+                collection_status=status,
                 late_probability=prediction.late_probability if prediction else None,
                 very_late_probability=prediction.very_late_probability if prediction else None,
+                **promise,
             )
         )
     return AccountView(

@@ -44,14 +44,20 @@ class Permission(StrEnum):
     REJECTED_READ = "rejected:read"
     ASSIGNMENT_WRITE = "assignment:write"  # manual strategy assignment of an account
     CONFIG_WRITE = "config:write"  # validate and publish the configuration
+    INTERACTIONS_READ = "interactions:read"  # interactions in the stages one is a member of
+    INTERACTIONS_WRITE = "interactions:write"  # record, comment, move, time, link, attach, reply, dispute/promise
+    INTERACTIONS_REPORTS = "interactions:reports"  # the content and time reports
+    INTERACTIONS_ADMIN = "interactions:admin"  # stage membership; passes every stage rule
 
 
 GROUP_PERMISSIONS: Mapping[Group, frozenset[Permission]] = {
     Group.ADMIN: frozenset(Permission),
-    Group.SUPERVISOR: frozenset(Permission) - {Permission.CONFIG_WRITE},
+    Group.SUPERVISOR: frozenset(Permission) - {Permission.CONFIG_WRITE, Permission.INTERACTIONS_ADMIN},
     Group.COLLECTOR: frozenset({Permission.ACTIVITIES_OWN, Permission.ACCOUNTS_READ, Permission.CONTACTS_READ,
-                                Permission.LETTERS_READ}),
-    Group.AGENT: frozenset({Permission.ACCOUNTS_READ, Permission.CONTACTS_READ, Permission.CONTACTS_CREATE}),
+                                Permission.LETTERS_READ, Permission.INTERACTIONS_READ,
+                                Permission.INTERACTIONS_WRITE}),
+    Group.AGENT: frozenset({Permission.ACCOUNTS_READ, Permission.CONTACTS_READ, Permission.CONTACTS_CREATE,
+                            Permission.INTERACTIONS_READ, Permission.INTERACTIONS_WRITE}),
 }
 
 

@@ -22,6 +22,10 @@ RunsBucket = Annotated[str, Field(alias="RUNS_BUCKET")]
 ContactRetentionDays = Annotated[int, Field(alias="CONTACT_RETENTION_DAYS", ge=1)]
 HistoryRetentionDays = Annotated[int, Field(alias="HISTORY_RETENTION_DAYS", ge=1)]
 BatchSize = Annotated[int, Field(alias="BATCH_SIZE", ge=1, le=5000)]
+InteractionsTable = Annotated[str, Field(alias="INTERACTIONS_TABLE")]
+AttachmentsBucket = Annotated[str, Field(alias="ATTACHMENTS_BUCKET")]
+SigningSecretArn = Annotated[str, Field(alias="SIGNING_SECRET_ARN")]
+InboundMailDomain = Annotated[str, Field(alias="INBOUND_MAIL_DOMAIN")]
 
 
 class EnvSettings(BaseModel):
@@ -51,6 +55,9 @@ class AssignSettings(EnvSettings):
     runs_table: RunsTable
     runs_bucket: RunsBucket  # configuration, batch manifests
     batch_size: BatchSize = 1000
+    # the Scan fan-out: one invocation per this many ledger items (DescribeTable), this many at once
+    assign_segment_items: int = Field(default=2_000_000, alias="ASSIGN_SEGMENT_ITEMS", ge=1)
+    assign_concurrency: int = Field(default=8, alias="ASSIGN_CONCURRENCY", ge=1, le=40)
 
 
 class EvaluateSettings(EnvSettings):
@@ -104,10 +111,21 @@ class SendEmailSettings(EnvSettings):
     contact_retention_days: ContactRetentionDays = 90  # a fallback letter is a new contact
     idempotency_table: IdempotencyTable
     runs_bucket: RunsBucket  # configuration
+    # a customer's reply to a dunning email goes to the contact's signed address on this domain (interactions)
+    inbound_mail_domain: InboundMailDomain = ""
+    signing_secret_arn: SigningSecretArn = ""
 
 
 class ArchiveSettings(EnvSettings):
     runs_bucket: RunsBucket  # archive/contacts/
+
+
+class ExpirePromisesSettings(EnvSettings):
+    """The daily promise sweep (functions/expire_promises): closes promises to pay whose date has passed."""
+
+    ledger_table: LedgerTable  # statuses and the promises' day index
+    # days the first sweep (or one after a pause) looks back through the day index (one Query per day)
+    promise_lookback_days: int = Field(default=31, alias="PROMISE_LOOKBACK_DAYS", ge=1, le=400)
 
 
 class ApiSettings(EnvSettings):
@@ -122,6 +140,13 @@ class ApiSettings(EnvSettings):
     state_machine_arn: str = Field(alias="STATE_MACHINE_ARN")
     user_pool_id: str = Field(alias="COGNITO_USER_POOL_ID")
     client_id: str = Field(alias="COGNITO_CLIENT_ID")
+    # interactions (S3): the table (also the web form's per-client rate counters), attachments, the signing
+    # secret (reply addresses, customers' attachment links, web-form tokens), the inbound domain of agents'
+    # email replies (signed Reply-To, Message-IDs; sent through SES from interactions.mail.from_address)
+    interactions_table: InteractionsTable
+    attachments_bucket: AttachmentsBucket
+    signing_secret_arn: SigningSecretArn
+    inbound_mail_domain: InboundMailDomain
 
 
 class ConsoleSettings(EnvSettings):
@@ -137,6 +162,23 @@ class ConsoleSettings(EnvSettings):
     issuer: str = Field(alias="COGNITO_ISSUER")  # read by dunning.auth when it verifies the session token
     # Secure on the session cookies (template parameter ConsoleSecureCookies; the local gateway is plain http)
     secure_cookies: bool = Field(default=True, alias="CONSOLE_SECURE_COOKIES")
+    # interactions (S3): empty on a console without them (its interaction pages then say so)
+    interactions_table: InteractionsTable = ""  # interactions, stage members, time aggregates
+    attachments_bucket: AttachmentsBucket = ""  # presigned uploads and downloads
+    signing_secret_arn: SigningSecretArn = ""  # signed reply addresses in agents' email replies
+    inbound_mail_domain: InboundMailDomain = ""  # agents' replies: reply addresses and Message-IDs (SES out)
+
+
+class InboundMailSettings(EnvSettings):
+    """Inbound customer mail (functions/inbound_mail): SES -> S3 -> SQS -> a thread entry or a new interaction."""
+
+    inbound_mail_bucket: str = Field(alias="INBOUND_MAIL_BUCKET")  # raw mail (inbound/), rejections (rejected/)
+    inbound_mail_domain: InboundMailDomain  # signed reply addresses, our Message-IDs, loop detection
+    interactions_table: InteractionsTable
+    attachments_bucket: AttachmentsBucket  # the raw mail and its attachments, per interaction
+    signing_secret_arn: SigningSecretArn  # verifies signed reply addresses
+    runs_bucket: RunsBucket  # configuration (categories, auto replies, mail settings)
+    contacts_table: ContactsTable  # a reply to a dunning email: the contact's account
 
 
 # The function folder (functions/<name>/) -> its settings model.
@@ -152,7 +194,9 @@ FUNCTION_SETTINGS: dict[str, type[EnvSettings]] = {
     "print_extract_shard": PrintExtractShardSettings,
     "render_letter": RenderLetterSettings,
     "send_email": SendEmailSettings,
+    "inbound_mail": InboundMailSettings,
     "archive_contacts": ArchiveSettings,
+    "expire_promises": ExpirePromisesSettings,
 }
 
 
@@ -166,3 +210,7 @@ class StackSettings(EnvSettings):
     letters_bucket: LettersBucket
     runs_bucket: RunsBucket
     contact_retention_days: ContactRetentionDays = 90
+    # interactions (S3); empty for a stack deployed before they existed
+    interactions_table: InteractionsTable = ""
+    attachments_bucket: AttachmentsBucket = ""
+    signing_secret_arn: SigningSecretArn = ""

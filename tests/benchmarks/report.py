@@ -23,6 +23,7 @@ ITEMS = {
     9: "Scale on paper: 1M and 10M accounts on AWS",
     11: "HTTP API latency (warm, in-process)",
     12: "Console page weight",
+    13: "Interactions: time report and warm API latency",
 }
 
 

@@ -84,12 +84,15 @@ ALLOWED = [(o, g) for o in GUARDED for g in o["groups"]]
 @pytest.mark.parametrize("o, group", ALLOWED, ids=[f"{o['id']} as {g}" for o, g in ALLOWED])
 def test_a_user_of_an_allowed_group_gets_past_the_guard(api, o, group):
     r = request(api, o, api.sign_in(USER_OF[group]))
-    assert r.status not in (401, 403), (r.status, r.body)
+    # past the guard, a use case's own stage rule may still refuse (a 403 that says it is the stage's)
+    assert r.status != 401 and (r.status != 403 or r.json().get("rule") == "stage"), (r.status, r.body)
     assert r.status < 500, (r.status, r.body)
 
 
-@pytest.mark.parametrize("o", [o for o in OPS if o["permission"] == "public"], ids=ids(o for o in OPS
-                                                                                        if o["permission"] == "public"))
+SIGN_IN = [o for o in OPS if o["permission"] == "public" and o["path"].startswith("/api/auth/")]
+
+
+@pytest.mark.parametrize("o", SIGN_IN, ids=ids(SIGN_IN))
 def test_sign_in_routes_need_no_token_but_refuse_wrong_credentials(api, o):
     r = request(api, o, None)
     assert r.status == 401 and "refused" in r.json()["message"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from dunning.app import deps
 from dunning.app.activities import ActivityDeps
@@ -11,6 +12,11 @@ from dunning.app.operations import OperationDeps
 from dunning.app.queries import ReadDeps
 from dunning.settings import ApiSettings
 from dunning.store.identity import UserPool
+
+if TYPE_CHECKING:
+    from dunning.app.interaction_mail import MailDeps
+    from dunning.app.interactions import InteractionDeps
+    from dunning.store.rate_limit import DynamoRateLimiter
 
 
 def settings() -> ApiSettings:
@@ -35,6 +41,37 @@ def _operations(s: ApiSettings) -> OperationDeps:
 @lru_cache(maxsize=4)
 def _pool(s: ApiSettings) -> UserPool:
     return deps.user_pool(s.user_pool_id, s.client_id)
+
+
+@lru_cache(maxsize=4)
+def _interactions(s: ApiSettings) -> InteractionDeps:
+    return deps.interaction_deps(interactions_table=s.interactions_table, attachments_bucket=s.attachments_bucket,
+                                 signing_secret_arn=s.signing_secret_arn, runs_bucket=s.runs_bucket,
+                                 ledger_table=s.ledger_table, contacts_table=s.contacts_table,
+                                 contact_retention_days=s.contact_retention_days)
+
+
+@lru_cache(maxsize=4)
+def _interaction_mail(s: ApiSettings) -> MailDeps:
+    return deps.interaction_mail_deps(_interactions(s), s.inbound_mail_domain)
+
+
+@lru_cache(maxsize=4)
+def _rate_limiter(s: ApiSettings) -> DynamoRateLimiter:
+    return deps.rate_limiter(s.interactions_table)
+
+
+def interactions() -> InteractionDeps:
+    return _interactions(settings())
+
+
+def interaction_mail() -> MailDeps:
+    return _interaction_mail(settings())
+
+
+def rate_limiter() -> DynamoRateLimiter:
+    """The web form's per-client counters (in the interactions table)."""
+    return _rate_limiter(settings())
 
 
 def reads() -> ReadDeps:

@@ -12,12 +12,14 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
 
 from dunning.api.guard import guard
-from dunning.api.routers import accounts, activities, admin, auth, contacts, runs
+from dunning.api.routers import accounts, activities, admin, auth, contacts, interactions, public, runs
 from dunning.app.activities import ActivityConflict
+from dunning.app.interactions import InteractionConflict, InteractionNotFound, InvalidTransition, StageForbidden
 from dunning.app.letter_retrieval import ContactNotFound, LetterUnavailable, RestoreNeeded
 from dunning.app.operations import InvalidRequest
 from dunning.app.queries import NotFound
 from dunning.auth import Forbidden, Unauthorized
+from dunning.interactions.webform import RateLimited, SpamRejected
 from dunning.observability import logger
 from dunning.store.identity import SignInFailed
 from dunning.store.pages import BadPageToken
@@ -25,6 +27,7 @@ from dunning.store.pages import BadPageToken
 TITLE = "Dunning API"
 VERSION = "1.0.0"
 PREFIX = "/api"
+PUBLIC_PREFIX = "/public"  # no sign-in (the web form, customers' attachment links): routed without the authorizer
 
 
 def _problem(status: int, message: str, **extra: Any) -> Response[Any]:
@@ -34,8 +37,9 @@ def _problem(status: int, message: str, **extra: Any) -> Response[Any]:
 
 def build_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
-    for module in (runs, accounts, contacts, activities, admin, auth):
+    for module in (runs, accounts, contacts, activities, admin, auth, interactions):
         app.include_router(module.router, prefix=PREFIX)
+    app.include_router(public.router, prefix=PUBLIC_PREFIX)
 
     @app.get("/openapi.json", include_in_schema=False, **{k: v for k, v in guard(None).items()
                                                            if k == "middlewares"})
@@ -49,6 +53,36 @@ def build_app() -> APIGatewayHttpResolver:
     @app.exception_handler(SignInFailed)
     def sign_in_failed(exc: SignInFailed) -> Response[Any]:
         return _problem(401, "sign-in refused: wrong user name or password")
+
+    @app.exception_handler(StageForbidden)
+    def stage_forbidden(exc: StageForbidden) -> Response[Any]:
+        logger.info("forbidden by stage", extra={"interaction_process": exc.process, "interaction_stage": exc.stage,
+                                                 "route": app.current_event.path})
+        return _problem(403, str(exc), rule="stage")
+
+    @app.exception_handler(InteractionNotFound)
+    def interaction_not_found(exc: InteractionNotFound) -> Response[Any]:
+        return _problem(404, str(exc))
+
+    @app.exception_handler(InteractionConflict)
+    def interaction_conflict(exc: InteractionConflict) -> Response[Any]:
+        return _problem(409, str(exc))
+
+    @app.exception_handler(InvalidTransition)
+    def invalid_transition(exc: InvalidTransition) -> Response[Any]:
+        return _problem(422, str(exc))
+
+    @app.exception_handler(SpamRejected)
+    def spam_rejected(exc: SpamRejected) -> Response[Any]:  # the reason only: never what the customer wrote
+        logger.info("web form post refused", extra={"reason": exc.reason})
+        return _problem(400, str(exc), reason=exc.reason)
+
+    @app.exception_handler(RateLimited)
+    def rate_limited(exc: RateLimited) -> Response[Any]:
+        logger.info("rate limited", extra={"window": exc.window, "retry_after": exc.retry_after})
+        return Response(status_code=429, content_type=content_types.APPLICATION_JSON,
+                        headers={"Retry-After": str(exc.retry_after)},
+                        body=json.dumps({"message": str(exc), "retry_after": exc.retry_after}))
 
     @app.exception_handler(Forbidden)
     def forbidden(exc: Forbidden) -> Response[Any]:

@@ -16,6 +16,8 @@ from dunning.settings import (
     AssignSettings,
     CreateContactsSettings,
     EvaluateSettings,
+    ExpirePromisesSettings,
+    InboundMailSettings,
     IngestSettings,
     PrintExtractSettings,
     PrintExtractShardSettings,
@@ -39,7 +41,11 @@ if TYPE_CHECKING:
     from dunning.app.create_contacts import CreateContactsDeps
     from dunning.app.email_delivery import EmailDeps
     from dunning.app.evaluate import EvaluateDeps
+    from dunning.app.holds import ExpirePromisesDeps
+    from dunning.app.inbound_mail import InboundMailDeps
     from dunning.app.ingest import Ingestor
+    from dunning.app.interaction_mail import MailDeps
+    from dunning.app.interactions import InteractionDeps
     from dunning.app.letter_delivery import LetterDeps
     from dunning.app.operations import OperationDeps
     from dunning.app.print_extract import ExtractDeps, ExtractOptions
@@ -47,6 +53,7 @@ if TYPE_CHECKING:
     from dunning.app.summarize import SummarizeDeps
     from dunning.settings import ApiSettings, ConsoleSettings
     from dunning.store.identity import UserPool
+    from dunning.store.rate_limit import DynamoRateLimiter
 
 
 def contacts_repository(table: str, retention_days: int | None = None) -> DynamoContactsRepository:
@@ -131,9 +138,20 @@ def letter_deps(settings: RenderLetterSettings) -> LetterDeps:
 def email_deps(settings: SendEmailSettings) -> EmailDeps:
     from dunning.app.email_delivery import EmailDeps
 
+    reply_address = None
+    if settings.inbound_mail_domain and settings.signing_secret_arn:
+        reply_address = partial(contact_reply_address, settings.signing_secret_arn, settings.inbound_mail_domain)
     return EmailDeps(config=S3Blobs(settings.runs_bucket).config, ledger=DynamoLedgerRepository(settings.ledger_table),
                      contacts=contacts_repository(settings.contacts_table, settings.contact_retention_days),
-                     ses=partial(client, "sesv2"))
+                     ses=partial(client, "sesv2"), reply_address=reply_address)
+
+
+def contact_reply_address(signing_secret_arn: str, domain: str, contact_id: str) -> str:
+    """A dunning email's signed reply address (``reply+c.{contact_id}.{sig}@{domain}``)."""
+    from dunning.interactions.mail import contact_reply_address as address
+    from dunning.store.secrets import signing_key
+
+    return address(contact_id, signing_key(signing_secret_arn), domain)
 
 
 def idempotency_store(table: str) -> DynamoDBPersistenceLayer:
@@ -142,6 +160,15 @@ def idempotency_store(table: str) -> DynamoDBPersistenceLayer:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     return DynamoDBPersistenceLayer(table_name=table)
+
+
+def expire_promises_deps(settings: ExpirePromisesSettings) -> ExpirePromisesDeps:
+    """The daily promise sweep: the ledger with its promises' day index."""
+    from dunning.app.holds import ExpirePromisesDeps
+    from dunning.store.ledger import DynamoPromiseLedger
+
+    return ExpirePromisesDeps(ledger=DynamoPromiseLedger(settings.ledger_table),
+                              lookback_days=settings.promise_lookback_days)
 
 
 def archive_blobs(runs_bucket: str) -> S3Blobs:
@@ -165,6 +192,17 @@ class StackRepositories:
     blobs: S3Blobs  # the runs bucket (configuration, rejected events, runs, archive)
     letters: S3Blobs  # the letters bucket
     events: DynamoEventLog  # what ingest did with each event_id (in the ledger table)
+    settings: StackSettings | None = None
+
+    def interaction_deps(self) -> InteractionDeps:
+        """The interaction use cases on this stack (``StackSettings`` must name the interactions table)."""
+        s = self.settings
+        if s is None or not s.interactions_table:
+            raise ValueError("this stack has no interactions table")
+        return interaction_deps(interactions_table=s.interactions_table, attachments_bucket=s.attachments_bucket,
+                                signing_secret_arn=s.signing_secret_arn, runs_bucket=s.runs_bucket,
+                                ledger_table=s.ledger_table, contacts_table=s.contacts_table,
+                                contact_retention_days=s.contact_retention_days)
 
     def letter_deps(self) -> LetterDeps:
         from dunning.app.letter_delivery import LetterDeps
@@ -186,6 +224,7 @@ def stack_repositories(settings: StackSettings) -> StackRepositories:
         blobs=S3Blobs(settings.runs_bucket),
         letters=S3Blobs(settings.letters_bucket),
         events=DynamoEventLog(settings.ledger_table),
+        settings=settings,
     )
 
 
@@ -223,6 +262,56 @@ def operation_deps(settings: ApiSettings) -> OperationDeps:
                          blobs=blobs, config=blobs.config)
 
 
+def interaction_deps(*, interactions_table: str, attachments_bucket: str, signing_secret_arn: str, runs_bucket: str,
+                     ledger_table: str | None = None, contacts_table: str | None = None,
+                     contact_retention_days: int | None = None) -> InteractionDeps:
+    """The interaction use cases (API, console, inbound mail, operator tools), from plain names: the ledger and the
+    contacts table are optional (disputes, promises and collector activities need them)."""
+    from dunning.app.interactions import InteractionDeps
+    from dunning.store.activities import ActivitiesRepository
+    from dunning.store.attachments import S3Attachments
+    from dunning.store.interactions import DynamoInteractionsRepository
+    from dunning.store.secrets import signing_key
+
+    return InteractionDeps(
+        store=DynamoInteractionsRepository(interactions_table), attachments=S3Attachments(attachments_bucket),
+        config=S3Blobs(runs_bucket).config,
+        ledger=DynamoLedgerRepository(ledger_table) if ledger_table else None,
+        contacts=contacts_repository(contacts_table, contact_retention_days) if contacts_table else None,
+        signing_key=partial(signing_key, signing_secret_arn),
+        activities=ActivitiesRepository(contacts_table) if contacts_table else None)
+
+
+def interaction_mail_deps(interactions: InteractionDeps, domain: str) -> MailDeps:
+    """Interaction mail out (agents' answers, automatic replies) through SES v2; ``domain`` is the stack's
+    InboundMailDomain (signed reply addresses, Message-IDs)."""
+    from dunning.app.interaction_mail import MailDeps
+
+    return MailDeps(interactions=interactions, ses=partial(client, "sesv2"), domain=domain)
+
+
+def inbound_mail_deps(settings: InboundMailSettings) -> InboundMailDeps:
+    """Inbound mail: the interactions (contacts for dunning replies; no ledger check of the contact's account),
+    the inbound bucket, the attachments bucket and SES for automatic replies."""
+    from dunning.app.inbound_mail import InboundMailDeps
+    from dunning.store.inbound_mail import InboundMailStore
+
+    interactions = interaction_deps(interactions_table=settings.interactions_table,
+                                    attachments_bucket=settings.attachments_bucket,
+                                    signing_secret_arn=settings.signing_secret_arn, runs_bucket=settings.runs_bucket,
+                                    contacts_table=settings.contacts_table)
+    return InboundMailDeps(mail=interaction_mail_deps(interactions, settings.inbound_mail_domain),
+                           inbound=InboundMailStore(settings.inbound_mail_bucket),
+                           attachments=S3Blobs(settings.attachments_bucket))
+
+
+def rate_limiter(interactions_table: str) -> DynamoRateLimiter:
+    """The public web form's per-client fixed-window counters (``RATE#`` items in the interactions table)."""
+    from dunning.store.rate_limit import DynamoRateLimiter
+
+    return DynamoRateLimiter(interactions_table)
+
+
 def user_pool(user_pool_id: str, client_id: str) -> UserPool:
     """The Cognito user pool and app client (sign-in; ``dunning users``)."""
     from dunning.store.identity import UserPool
@@ -237,8 +326,18 @@ class ConsoleDeps:
     reads: ReadDeps
     activities: ActivityDeps
     pool: UserPool
+    interactions: InteractionDeps | None = None  # None: a console without the interactions table
+    mail: MailDeps | None = None  # agents' email replies and automatic replies (SES)
 
 
 def console_deps(settings: ConsoleSettings) -> ConsoleDeps:
+    interactions = interaction_deps(
+        interactions_table=settings.interactions_table, attachments_bucket=settings.attachments_bucket,
+        signing_secret_arn=settings.signing_secret_arn, runs_bucket=settings.runs_bucket,
+        ledger_table=settings.ledger_table, contacts_table=settings.contacts_table) \
+        if settings.interactions_table else None
+    mail = interaction_mail_deps(interactions, settings.inbound_mail_domain) \
+        if interactions is not None and settings.inbound_mail_domain else None
     return ConsoleDeps(reads=read_deps(settings), activities=activity_deps(settings),
-                       pool=user_pool(settings.user_pool_id, settings.client_id))
+                       pool=user_pool(settings.user_pool_id, settings.client_id), interactions=interactions,
+                       mail=mail)

@@ -4,9 +4,9 @@ sent; an email that cannot be sent becomes its type's fallback letter, when it n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -25,6 +25,9 @@ from dunning.store.contacts import ContactStore
 from dunning.store.ledger import LedgerStore
 from dunning.templating import TemplateError
 
+if TYPE_CHECKING:
+    from dunning.email.compose import ComposedEmail
+
 # SES v2 errors that retrying will not fix.
 PERMANENT_SES_ERRORS = frozenset({
     "MessageRejected", "MailFromDomainNotVerifiedException", "AccountSuspendedException",
@@ -38,6 +41,9 @@ class EmailDeps:
     ledger: LedgerStore
     contacts: ContactStore
     ses: Callable[[], Any]  # the SES v2 client (resolved per call: the endpoint comes from the environment)
+    # contact id -> its signed reply address (reply+c.{id}.{sig}@InboundMailDomain), so that a customer's reply
+    # becomes an interaction on the account (dunning.app.inbound_mail); None: replies go to the company address
+    reply_address: Callable[[str], str] | None = None
 
 
 def deliver_emails(record: dict[str, Any], deps: EmailDeps,
@@ -78,6 +84,7 @@ def send_contact_email(contact: Contact, deps: EmailDeps, now: datetime | None =
                                 invoice_id=contact.invoice_id, as_of=as_of, language=language,
                                 recipient=contact.recipient)
         composed = compose_contact_email(contact, config, context)
+        composed = _with_reply_address(composed, contact, config, deps)
         raw = to_mime(composed, message_id=f"<{contact.contact_id}@dunning>", date=now)
     except (TemplateError, EmailError) as exc:
         return _fail_email(deps, contact, f"email not composed: {exc}", now)
@@ -95,6 +102,15 @@ def send_contact_email(contact: Contact, deps: EmailDeps, now: datetime | None =
         raise  # throttling / 5xx: the stream retries the record
     logger.info("email sent", extra={"contact_id": contact.contact_id, "ses_message_id": resp["MessageId"]})
     return DeliveryResult(contact_id=contact.contact_id, status="sent", ses_message_id=resp["MessageId"])
+
+
+def _with_reply_address(composed: ComposedEmail, contact: Contact, config: Config, deps: EmailDeps) -> ComposedEmail:
+    """A customer's email gets the contact's signed reply address as Reply-To (shown as the company)."""
+    from dunning.email.compose import format_address
+
+    if deps.reply_address is None or contact.recipient is None or contact.recipient.kind != "customer":
+        return composed
+    return replace(composed, reply_to=format_address(config.company.name, deps.reply_address(contact.contact_id)))
 
 
 def ses_rejection(exc: ClientError, recipient: str = "") -> str:

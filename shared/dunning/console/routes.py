@@ -23,6 +23,8 @@ from dunning.app.run_report import run_report
 from dunning.app.sessions import SignInFailed, sign_in
 from dunning.auth import Permission
 from dunning.console import pages, security
+from dunning.console.interaction_routes import account_extras
+from dunning.console.interaction_routes import router as interaction_router
 from dunning.console.session import (
     BadForm,
     NotAllowed,
@@ -36,6 +38,7 @@ from dunning.observability import logger
 from dunning.settings import ConsoleSettings
 
 app = APIGatewayHttpResolver()
+app.include_router(interaction_router)  # the interaction pages (dunning.console.interaction_routes)
 OUTCOMES = ("promise_to_pay", "paid", "dispute", "no_answer", "wrong_contact", "other")
 WORKLIST_PAGE = 20
 TIMELINE_LIMIT = 50
@@ -244,7 +247,7 @@ def account_page(account_id: str) -> Response:
     return html("account.html.j2", account_id=account_id, as_of=as_of, decision=decision, invoices=ledger.invoices,
                 payments=money.payments, manual=money.manual, contacts=_newest_first(contacts),
                 can_assign=can_assign, hierarchies=accounts.hierarchies(reads) if can_assign else [],
-                summary_line=summary)
+                summary_line=summary, **account_extras(user, account_id))
 
 
 @app.post("/console/accounts/<account_id>/assignment")
@@ -310,7 +313,8 @@ def rejected_page() -> Response:
 
 
 # ---------------------------------------------------------------------------------------------- static assets
-CONTENT_TYPES = {"css": "text/css; charset=utf-8", "svg": "image/svg+xml"}  # text assets only
+CONTENT_TYPES = {"css": "text/css; charset=utf-8", "svg": "image/svg+xml",  # text assets only
+                 "js": "text/javascript; charset=utf-8"}
 
 
 @app.get("/static/<name>")

@@ -84,11 +84,13 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
-def content_security_policy(frame_origin: str = "") -> str:
+def content_security_policy(frame_origin: str = "", form_origin: str = "") -> str:
+    """``form_origin``: one more place forms may post to (the attachments bucket, on the upload page only)."""
     frames = frame_origin or "'none'"
+    forms = f"'self' {form_origin}" if form_origin else "'self'"
     return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
             f"object-src 'none'; frame-src {frames}; child-src {frames}; frame-ancestors 'none'; base-uri 'none'; "
-            "form-action 'self'")
+            f"form-action {forms}")
 
 
 def page_headers(frame_origin: str = "") -> dict[str, str]:

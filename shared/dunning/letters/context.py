@@ -266,7 +266,7 @@ def _raw_invoice(inv: InvoiceView, today: _dt.date) -> dict[str, Any]:
         "open_amount": inv.open_amount,
         "currency": inv.currency,
         "status": inv.collection_status or "",
-        "on_hold": inv.on_hold,
+        "on_hold": inv.held_on(today),  # a promise's hold ends after its date
         "days_overdue": max(0, (today - inv.due_date).days),
     }
 

@@ -376,6 +376,170 @@ class Company(ConfigModel):
     website: str = Field("", description="Website printed on letters.")
 
 
+# --------------------------------------------------------------------------- interactions (S3)
+REGISTERED_STAGE = "registered"  # every interaction process starts here; implicit, never declared
+CategoryKind = Literal["web_site", "phone", "event", "product_group"]
+
+
+class InteractionStage(ConfigModel):
+    """A stage of an interaction process (S3.2); users are made members of a stage by an admin."""
+
+    id: Code = Field(description="Stage code, unique in the process; `registered` is implicit and always first.")
+    name: str = Field(description="Readable name, shown in the console.")
+    closes: bool = Field(False, description="true: moving an interaction here closes it (a move out reopens it).")
+
+
+class StageTransition(ConfigModel):
+    """The moves allowed out of one stage; any other move is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: Code = Field(alias="from", description="The stage moved out of (`registered` or a declared stage).")
+    to: list[Code] = Field(min_length=1, description="The stages it may move to.")
+
+
+class InteractionProcess(ConfigModel):
+    """A process definition (S3.2): `registered` plus the stages defined here, and the allowed transitions."""
+
+    id: Code = Field(description="Process code, named by categories.")
+    name: str = Field(description="Readable name.")
+    stages: list[InteractionStage] = Field(min_length=1, description="The stages after `registered`.")
+    transitions: list[StageTransition] = Field(default_factory=list, description="Allowed moves between stages.")
+
+    @property
+    def stage_ids(self) -> list[str]:
+        return [REGISTERED_STAGE, *(s.id for s in self.stages)]
+
+    def stage(self, stage_id: str) -> InteractionStage | None:
+        if stage_id == REGISTERED_STAGE:
+            return InteractionStage(id=REGISTERED_STAGE, name="Registered")
+        return next((s for s in self.stages if s.id == stage_id), None)
+
+    def allowed_from(self, stage_id: str) -> list[str]:
+        return [to for t in self.transitions if t.from_ == stage_id for to in t.to]
+
+    @model_validator(mode="after")
+    def _stages_ok(self) -> InteractionProcess:
+        ids = [s.id for s in self.stages]
+        if REGISTERED_STAGE in ids:
+            raise ValueError(f"process {self.id!r}: `registered` is implicit; do not declare it")
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"process {self.id!r}: stage ids must be unique")
+        known = set(self.stage_ids)
+        for t in self.transitions:
+            for stage in (t.from_, *t.to):
+                if stage not in known:
+                    raise ValueError(f"process {self.id!r}: transition names unknown stage {stage!r}")
+        froms = [t.from_ for t in self.transitions]
+        if len(froms) != len(set(froms)):
+            raise ValueError(f"process {self.id!r}: one transition entry per `from` stage")
+        return self
+
+
+class AutoReply(ConfigModel):
+    """An automatic reply (S3.5): a reply template sent when the interaction is created or enters a stage."""
+
+    template: Code = Field(description="The reply template code.")
+    on: list[Annotated[str, StringConstraints(pattern=r"^(created|stage:[A-Za-z0-9_.\-]+)$")]] = Field(
+        default_factory=lambda: ["created"], description="When: `created`, or `stage:<stage id>` on entering it.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        """YAML 1.1 reads an unquoted ``on:`` key as the boolean true; take it as ``on``."""
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
+
+class InteractionCategory(ConfigModel):
+    """A category (S3.3): by web site, phone, event or product/service group."""
+
+    id: Code = Field(description="Category code.")
+    name: str = Field(description="Readable name.")
+    kind: CategoryKind = Field(description="What the category stands for: web_site, phone, event, product_group.")
+    group: str = Field("", description="The web site, event or product/service group it stands for (free text).")
+    process: Code = Field(description="The process its interactions follow.")
+    time_required: bool = Field(False, description="true: an interaction can't close without a time entry.")
+    auto_reply: AutoReply | None = Field(None, description="An automatic reply for this category.")
+
+
+class ReplyBody(ConfigModel):
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=300)] = Field(description="Subject (Jinja2).")
+    text: str = Field(description="Plain-text body (a sandboxed Jinja2 template).")
+
+
+class ReplyTemplate(ConfigModel):
+    """A reply template (S3.5): subject and text per language, rendered in the Jinja2 sandbox."""
+
+    code: Code = Field(description="Template code, named by auto replies.")
+    description: str = Field("", description="Free text for people.")
+    default_language: Language = Field(description="Used when there is no body in the interaction's language.")
+    bodies: dict[Language, ReplyBody] = Field(description="Subject and text per language.")
+
+    @model_validator(mode="after")
+    def _default_present(self) -> ReplyTemplate:
+        if self.default_language not in self.bodies:
+            raise ValueError(f"reply template {self.code!r}: no body for default language {self.default_language}")
+        return self
+
+
+class InteractionMail(ConfigModel):
+    """Mail settings (S3.10)."""
+
+    from_address: str = Field("", description="From address of interaction mail (inside the SES identity).")
+    from_name: str = Field("", description="From display name.")
+    show_sender_address: bool = Field(True, description=(
+        "true: the agent's name and address are shown in outgoing mail (From display and a signature line)."))
+    update_and_send_button: bool = Field(True, description="true: the console shows an `Update and send mail` button.")
+    number_in_subject: bool = Field(True, description="true: `[IN-2026-000123]` is put in outgoing subjects.")
+
+
+class InteractionsConfig(ConfigModel):
+    """Interactions (S3): processes, categories, reply templates, mail settings."""
+
+    processes: list[InteractionProcess] = Field(default_factory=list, description="Process definitions (S3.2).")
+    categories: list[InteractionCategory] = Field(default_factory=list, description="Categories (S3.3).")
+    reply_templates: list[ReplyTemplate] = Field(default_factory=list, description="Reply templates (S3.5).")
+    mail: InteractionMail = Field(default_factory=InteractionMail, description="Mail settings (S3.10).")
+    webform_category: Code | None = Field(None, description="The category of public web-form posts.")
+    dunning_reply_category: Code | None = Field(None, description="The category of replies to dunning emails.")
+
+    @model_validator(mode="after")
+    def _references(self) -> InteractionsConfig:
+        errors: list[str] = []
+        processes = {p.id: p for p in self.processes}
+        _unique(errors, "interaction process", [p.id for p in self.processes])
+        categories = _unique(errors, "interaction category", [c.id for c in self.categories])
+        templates = set(_unique(errors, "reply template", [t.code for t in self.reply_templates]))
+        for c in self.categories:
+            process = processes.get(c.process)
+            if process is None:
+                errors.append(f"interaction category {c.id!r}: unknown process {c.process!r}")
+            if c.auto_reply:
+                if c.auto_reply.template not in templates:
+                    errors.append(f"interaction category {c.id!r}: unknown reply template {c.auto_reply.template!r}")
+                for on in c.auto_reply.on:
+                    if on.startswith("stage:") and process and process.stage(on[6:]) is None:
+                        errors.append(f"interaction category {c.id!r}: auto reply on unknown stage {on[6:]!r}")
+        for name in ("webform_category", "dunning_reply_category"):
+            value = getattr(self, name)
+            if value and value not in categories:
+                errors.append(f"interactions.{name}: unknown category {value!r}")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    def process(self, process_id: str) -> InteractionProcess | None:
+        return next((p for p in self.processes if p.id == process_id), None)
+
+    def category(self, category_id: str) -> InteractionCategory | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+    def reply_template(self, code: str) -> ReplyTemplate | None:
+        return next((t for t in self.reply_templates if t.code == code), None)
+
+
 class Config(ConfigModel):
     version: str = Field("", description="Names this configuration; recorded with every run.")
     company: Company = Field(description="The sender on letters.")
@@ -388,6 +552,8 @@ class Config(ConfigModel):
     contact_rules: list[ContactRule] = Field(default_factory=list, description="Rules from events to contacts (S1.4).")
     collections_contact_types: CollectionsContactTypes = Field(default_factory=CollectionsContactTypes, description=(
         "The contact types the collections run uses for each step action."))
+    interactions: InteractionsConfig = Field(default_factory=InteractionsConfig, description=(
+        "Interactions (S3): processes with stages, categories, reply templates, mail settings."))
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

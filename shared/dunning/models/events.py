@@ -187,10 +187,18 @@ CollectionStatus = Literal["disputed", "promised_to_pay", "resolved", "promise_b
 
 
 class InvoiceCollectionStatusChanged(Frozen):
+    """An invoice's collection status; a promised_to_pay with promised_until holds the invoice up to that day."""
+
+    # After promised_until the hold ends by itself: the promise is kept when the open amount fell by at least
+    # promised_amount (or the invoice is paid), otherwise broken, and the next run resumes the process. A
+    # promised_to_pay without a date holds the invoice until another status arrives (as before).
+
     invoice_id: Id
     account_id: Id
     status: CollectionStatus
     note: LongText = ""
+    promised_amount: EventMoney | None = None  # only meaningful with promised_to_pay
+    promised_until: BusinessDate | None = None  # the last day the promise holds the invoice
 
 
 class PaymentPredictionUpdated(Frozen):

@@ -6,7 +6,8 @@ Item layout (pk / sk):
 ``ACCT#{account}``     ``PROFILE``         account.upserted
 ``ACCT#{account}``     ``INV#{invoice}``   invoice.posted
 ``ACCT#{account}``     ``PAY#{payment}``   payment.received
-``ACCT#{account}``     ``STATUS#{inv}``    latest invoice.collection_status_changed
+``ACCT#{account}``     ``STATUS#{inv}``    latest invoice.collection_status_changed, or a status Dunning recorded
+                                           (an interaction's dispute or promise, the promise sweep's outcome)
 ``ACCT#{account}``     ``PRED#{inv}``      latest payment_prediction.updated
 ``ACCT#{account}``     ``STATE``           collection state, written by the run
 ``ACCT#{account}``     ``MANUAL``          manual strategy assignment
@@ -16,6 +17,8 @@ Item layout (pk / sk):
 ``SP#{id}``            ``SA``              service point -> service agreement link
 ``EVENT#{event_id}``   ``OUTCOME``         what ingest did with the event (digest, outcome)
 ``HELD``               ``{event_id}``      the same, for held events only (the held list)
+``PROMISES#{day}``     ``{acct}#{inv}``    a promise to pay whose last day is ``day`` (the sweep's day index)
+``PROMISES``           ``SWEEP``           the last promise sweep: its day and the days it went through
 =====================  ==================  =================================================
 
 Facts carry ``v`` (the event's ``occurred_at`` + event id): a write never replaces a newer version, so
@@ -32,11 +35,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 from dunning.account_view import build_account_view
-from dunning.models.accounts import AccountView, CollectionState, ManualAssignment
+from dunning.models.accounts import AccountView, CollectionState, InvoiceStatusRecord, ManualAssignment
 from dunning.models.events import (
     AccountUpserted,
     Event,
@@ -57,6 +61,8 @@ from dunning.store import dynamo
 # most a month of records. A held event's marker stays until it is resolved (or HELD_RECORD_DAYS).
 EVENT_RECORD_DAYS = 30
 HELD_RECORD_DAYS = 400
+# A promise's day-index item is kept this long after its day: longer than the sweep ever looks back.
+PROMISE_INDEX_DAYS = 400
 
 
 @dataclass(frozen=True)
@@ -66,13 +72,15 @@ class Fact:
     version: str
     event_id: str
     data: str  # JSON
+    ttl: int | None = None  # epoch seconds DynamoDB may delete the item after (the promise index only)
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.pk, self.sk)
 
     def item(self) -> dict[str, Any]:
-        return {"pk": self.pk, "sk": self.sk, "v": self.version, "eid": self.event_id, "data": self.data}
+        item = {"pk": self.pk, "sk": self.sk, "v": self.version, "eid": self.event_id, "data": self.data}
+        return item if self.ttl is None else {**item, "ttl": self.ttl}
 
 
 def account_pk(account_id: str) -> str:
@@ -103,10 +111,72 @@ def facts_for_event(event: Event) -> list[Fact]:
     if isinstance(p, PaymentReceived):
         return [fact(account_pk(p.account_id), f"PAY#{p.payment_id}")]
     if isinstance(p, InvoiceCollectionStatusChanged):
-        return [fact(account_pk(p.account_id), f"STATUS#{p.invoice_id}")]
+        status = fact(account_pk(p.account_id), f"STATUS#{p.invoice_id}")
+        index = _promise_index_fact(p, version, env.event_id, data)
+        return [status, index] if index is not None else [status]
     if isinstance(p, PaymentPredictionUpdated):
         return [fact(account_pk(p.account_id), f"PRED#{p.invoice_id}")]
     return []
+
+
+PROMISES_SWEEP_KEY = {"pk": "PROMISES", "sk": "SWEEP"}
+
+
+def promise_day_pk(day: date) -> str:
+    return f"PROMISES#{day.isoformat()}"
+
+
+def _promise_index_fact(status: InvoiceCollectionStatusChanged, version: str, event_id: str, data: str
+                        ) -> Fact | None:
+    """The day-index item of a dated promise to pay (the sweep queries the days that are due, never scans)."""
+    if status.status != "promised_to_pay" or status.promised_until is None:
+        return None
+    expires = datetime.combine(status.promised_until + timedelta(days=PROMISE_INDEX_DAYS), time.min, UTC)
+    return Fact(pk=promise_day_pk(status.promised_until), sk=f"{status.account_id}#{status.invoice_id}",
+                version=version, event_id=event_id, data=data, ttl=int(expires.timestamp()))
+
+
+def status_version(at: datetime, reference: str) -> str:
+    """The version of a status Dunning records at ``at`` (as an event's: ``occurred_at|id``, in UTC)."""
+    moment = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    return f"{moment.astimezone(UTC).isoformat()}|{reference}"
+
+
+def status_facts(record: InvoiceStatusRecord, version: str) -> list[Fact]:
+    """The ledger items a status Dunning records writes (pure): the status, and a dated promise's day-index item.
+    Written with :meth:`LedgerStore.apply_facts`, so a newer status (an upstream event, another interaction) is
+    never replaced by an older one."""
+    data = record.model_dump_json(exclude_none=True)
+    status = Fact(pk=account_pk(record.account_id), sk=f"STATUS#{record.invoice_id}", version=version,
+                  event_id=record.reference, data=data)
+    index = _promise_index_fact(record, version, record.reference, data)
+    return [status, index] if index is not None else [status]
+
+
+def status_records(items: Iterable[dict[str, Any]]) -> dict[str, tuple[InvoiceStatusRecord, str]]:
+    """The stored status of each invoice among one account's items: ``invoice id -> (record, version)``."""
+    out: dict[str, tuple[InvoiceStatusRecord, str]] = {}
+    for item in items:
+        sk = str(item.get("sk", ""))
+        if sk.startswith("STATUS#"):
+            out[sk[7:]] = (InvoiceStatusRecord.model_validate_json(item.get("data", "{}")), str(item.get("v", "")))
+    return out
+
+
+def version_time(version: str) -> datetime | None:
+    """When a stored fact happened: the ``occurred_at`` its version starts with (``None`` if unreadable)."""
+    try:
+        return datetime.fromisoformat(version.partition("|")[0])
+    except ValueError:
+        return None
+
+
+def open_amounts_before(account_id: str, items: Iterable[dict[str, Any]], day: date) -> dict[str, Decimal]:
+    """What was open on each invoice before ``day``: the account's fold with only the payments received before it
+    (an upstream promise to pay does not say what was open when it was made)."""
+    kept = [i for i in items if not (str(i.get("sk", "")).startswith("PAY#") and
+                                     PaymentReceived.model_validate_json(i.get("data", "{}")).received_on >= day)]
+    return {inv.invoice_id: inv.open_amount for inv in items_to_view(account_id, kept).invoices}
 
 
 def has_invoices(items: Iterable[dict[str, Any]]) -> bool:
@@ -126,7 +196,7 @@ def items_to_view(account_id: str, items: Iterable[dict[str, Any]]) -> AccountVi
     """Map one account's stored items to its domain view."""
     account = None
     invoices, payments = [], []
-    statuses: dict[str, Any] = {}
+    statuses: dict[str, InvoiceStatusRecord] = {}
     predictions: dict[str, PaymentPredictionUpdated] = {}
     state = None
     manual = None
@@ -140,7 +210,7 @@ def items_to_view(account_id: str, items: Iterable[dict[str, Any]]) -> AccountVi
         elif sk.startswith("PAY#"):
             payments.append(PaymentReceived.model_validate_json(data))
         elif sk.startswith("STATUS#"):
-            statuses[sk[7:]] = InvoiceCollectionStatusChanged.model_validate_json(data).status
+            statuses[sk[7:]] = InvoiceStatusRecord.model_validate_json(data)
         elif sk.startswith("PRED#"):
             predictions[sk[5:]] = PaymentPredictionUpdated.model_validate_json(data)
         elif sk == "STATE":
@@ -243,6 +313,15 @@ class DynamoLedgerRepository:
         if group:
             yield group[0]["pk"][5:], group
 
+    def approximate_item_count(self) -> int:
+        """The table's item count as DescribeTable reports it (DynamoDB refreshes it about every six hours):
+        what the run sizes its Scan fan-out from (:func:`dunning.app.assign.begin_run`)."""
+        from dunning.aws import client
+        from dunning.store.failures import translated
+
+        with translated(f"DescribeTable on {self.table}"):
+            return int(client("dynamodb").describe_table(TableName=self.table)["Table"].get("ItemCount", 0))
+
     def persons(self, person_ids: Iterable[str]) -> dict[str, PersonUpserted]:
         items = dynamo.batch_get(self.table, [{"pk": f"PERSON#{p}", "sk": "PROFILE"} for p in set(person_ids)])
         return {i["pk"][7:]: PersonUpserted.model_validate_json(i["data"]) for i in items}
@@ -307,6 +386,48 @@ class DynamoLedgerRepository:
     def manual_assignments(self) -> dict[str, ManualAssignment]:
         items = dynamo.scan(self.table, FilterExpression="sk = :m", ExpressionAttributeValues={":m": {"S": "MANUAL"}})
         return {i["pk"][5:]: ManualAssignment.model_validate_json(i["data"]) for i in items}
+
+
+@dataclass(frozen=True)
+class SweepMark:
+    """The last promise sweep: the day it ran for and the first day of the index it went through (the last is the
+    day before ``today``)."""
+
+    today: date
+    first_day: date
+
+
+class PromiseLedger(LedgerStore, Protocol):
+    """The ledger with the promise sweep's day index (:func:`dunning.app.holds.expire_promises`)."""
+
+    def promises_due(self, days: Iterable[date]) -> list[InvoiceStatusRecord]: ...
+    def last_promise_sweep(self) -> SweepMark | None: ...
+    def set_last_promise_sweep(self, mark: SweepMark) -> None: ...
+
+
+class DynamoPromiseLedger(DynamoLedgerRepository):
+    """:class:`PromiseLedger` over the ledger table: one Query per day of the index, never a Scan."""
+
+    def promises_due(self, days: Iterable[date]) -> list[InvoiceStatusRecord]:
+        """The promises indexed under each of ``days`` (one Query per day), as they were recorded."""
+        out: list[InvoiceStatusRecord] = []
+        for day in sorted(set(days)):
+            items = dynamo.query(self.table, KeyConditionExpression="pk = :pk",
+                                 ExpressionAttributeValues={":pk": {"S": promise_day_pk(day)}})
+            out.extend(InvoiceStatusRecord.model_validate_json(i["data"]) for i in items)
+        return out
+
+    def last_promise_sweep(self) -> SweepMark | None:
+        found = dynamo.batch_get(self.table, [dict(PROMISES_SWEEP_KEY)])
+        if not found or not found[0].get("today"):
+            return None
+        return SweepMark(today=date.fromisoformat(found[0]["today"]),
+                         first_day=date.fromisoformat(found[0]["first_day"]))
+
+    def set_last_promise_sweep(self, mark: SweepMark) -> None:
+        dynamo.batch_write(self.table, [{**PROMISES_SWEEP_KEY, "today": mark.today.isoformat(),
+                                         "first_day": mark.first_day.isoformat(),
+                                         "at": datetime.now(UTC).isoformat()}])
 
 
 @dataclass

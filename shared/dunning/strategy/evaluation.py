@@ -12,9 +12,12 @@ Order of the checks, and the interpretation chosen wherever the issue left room:
    ``assignment_reason`` are still filled in.
 3. **Unassigned**: no hierarchy (or one the configuration does not define) gives ``unassigned``.
 4. **Lead invoice**: the oldest unpaid invoice by ``(due date, invoice date, id)``, skipping invoices that
-   are ``disputed`` or ``promised_to_pay`` and, with ``exclude_invoice_after_last_step``, invoices whose
-   last regular step (timeline order) is done. ``resolved`` and ``promise_broken`` invoices are workable
-   again. Every skipped invoice older than the lead is named in ``reasons``.
+   are on hold on ``as_of`` (:meth:`InvoiceView.hold_reason`: ``disputed``, or ``promised_to_pay`` up to and
+   including the promise's date; a promise without a date holds until another status arrives) and, with
+   ``exclude_invoice_after_last_step``, invoices whose last regular step (timeline order) is done.
+   ``resolved`` and ``promise_broken`` invoices, and promises past their date, are workable again: the
+   process resumes where it was (the steps done stay done). Every skipped invoice older than the lead is
+   named in ``reasons``.
 5. **Exclusion** (per currency; no threshold for a currency means no exclusion) applies to the *whole
    account* for this run: no regular step, no pre-dunning, no prediction activity. The aged balance
    (:meth:`AccountView.aged_balance`, past-due open amounts, on-hold invoices included) is compared in the
@@ -86,7 +89,6 @@ _ZERO = Decimal(0)
 # Every field is passed, from validated inputs; see dunning.strategy.trusted.
 _new_decision = trusted(AccountDecision)
 _new_action = trusted(PlannedAction)
-_HOLD = {"disputed": "disputed", "promised_to_pay": "promised to pay"}
 
 
 def evaluate_account(
@@ -256,9 +258,8 @@ def _scan_invoices(view: AccountView, hierarchy: CompiledHierarchy, as_of: date,
         due = inv.due_date
         if sum_aged and due < as_of:
             aged += amount
-        status = inv.collection_status
-        if status is not None and status in _HOLD:
-            skipped.append((inv, _HOLD[status]))
+        if inv.collection_status is not None and (held := inv.hold_reason(as_of)) is not None:
+            skipped.append((inv, held))
             continue
         if small_below is not None:
             limit = small_below.get(inv.currency)

@@ -24,6 +24,7 @@ from dunning_ops.cli import (
     history_cmd,
     letters_cmd,
     local_cmd,
+    mail_cmd,
     run_cmd,
     runs_cmd,
     simulate_cmd,
@@ -49,6 +50,7 @@ GROUPS: tuple[Callable[[Subparsers], None], ...] = (
     letters_cmd.register,
     users_cmd.register,
     api_cmd.register,
+    mail_cmd.register,
 )
 
 

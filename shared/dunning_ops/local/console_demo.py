@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from datetime import date
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from dunning.app.deps import read_deps
 from dunning.app.run_report import run_report
@@ -20,6 +22,9 @@ from dunning_ops.local.http_api import DEMO_USERS, DemoUser, add_demo_users
 from dunning_ops.local.stack import REGION, LocalStack, project_root
 from dunning_ops.run_wait import wait_for_run
 from dunning_ops.target import Target
+
+if TYPE_CHECKING:
+    from dunning.models.interactions import Interaction
 
 REPORT_NAME = "run-report.html"
 
@@ -70,10 +75,95 @@ def demo_users(collector: str | None) -> tuple[DemoUser, ...]:
 
 def load_console_demo(stack: LocalStack, as_of: date = DEMO_AS_OF, progress: TextIO | None = sys.stderr
                       ) -> list[DemoUser]:
-    """What ``dunning local up --demo`` calls: the demo data and run, then the demo users (one per group)."""
+    """What ``dunning local up --demo`` calls: the demo data and run, then the demo users (one per group), their
+    stage memberships and a few demo interactions with time spent."""
     load_demo_data(stack, as_of, progress=progress)
     settings = Target.from_args(stack.endpoint, None, REGION).settings
-    return add_demo_users(stack, demo_users(busiest_collector(settings)))
+    users = add_demo_users(stack, demo_users(busiest_collector(settings)))
+    if progress:
+        print("demo interactions: stage members, requests on every agent channel, time spent", file=progress,
+              flush=True)
+    load_demo_interactions(stack, users)
+    return users
+
+
+# ---------------------------------------------------------------------------------------------- interactions
+@dataclass(frozen=True)
+class DemoInteraction:
+    """One demo request: who recorded it (a group's demo user; None: the public web form), what about, the stage
+    moves it went through, and the time spent on it (minutes, days ago)."""
+
+    group: str | None
+    channel: str
+    category: str
+    account_id: str
+    subject: str
+    text: str
+    moves: tuple[str, ...] = ()
+    time: tuple[tuple[int, int], ...] = ()  # (minutes, days ago)
+    comment: str = ""
+
+
+DEMO_INTERACTIONS: tuple[DemoInteraction, ...] = (
+    DemoInteraction("collector", "phone", "invoice_dispute", "A-0001", "The last invoice looks too high",
+                    "The customer says the meter reading on the last invoice was estimated, not read.",
+                    moves=("in_progress",), time=((12, 3), (8, 1)),
+                    comment="Asked for a photo of the meter; customer will send it today."),
+    DemoInteraction("agent", "call_centre", "payment_plan", "A-0002", "Payment plan over six months",
+                    "Lost a part-time job; can pay 40 a month if the plan runs six months.",
+                    moves=("in_progress", "awaiting_customer"), time=((20, 6), (6, 2))),
+    DemoInteraction(None, "internet", "web_request", "A-0003", "My letters go to the old address",
+                    "We moved in August. Please send the letters to the new address, 12 Station Road."),
+    DemoInteraction("agent", "phone", "tariff_question", "A-0004", "Which tariff suits a heat pump?",
+                    "Installing a heat pump next month and asks which electricity tariff fits.",
+                    moves=("in_progress", "resolved"), time=((15, 9),)),
+    DemoInteraction("supervisor", "direct_marketing", "meter_question", "A-0005", "Meter replaced last week",
+                    "The engineer replaced the meter; the customer asks whether the new reading is on file.",
+                    time=((4, 0),)),
+)
+
+
+def load_demo_interactions(stack: LocalStack, users: Iterable[DemoUser], now: datetime | None = None
+                           ) -> list[Interaction]:
+    """Make every demo user but the admin (who passes every stage rule) a member of every stage, then record the
+    demo interactions through the use cases (numbers, moves, time aggregates as an agent would make them)."""
+    from dunning.app import interactions as uc
+    from dunning.app.deps import interaction_deps
+    from dunning.auth import Group, Principal
+    from dunning.models.interactions import NewInteraction
+
+    o = stack.outputs
+    deps = interaction_deps(interactions_table=o["InteractionsTableName"],
+                            attachments_bucket=o["AttachmentsBucketName"],
+                            signing_secret_arn=o["InteractionSigningSecretArn"], runs_bucket=o["RunsBucketName"],
+                            ledger_table=o["LedgerTableName"], contacts_table=o["ContactsTableName"])
+    moment = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+    admin = Principal(user_id="demo-admin", username="demo-admin", groups=frozenset({Group.ADMIN}))
+    people = {u.group: Principal(user_id=f"demo-{u.group}", username=u.username, groups=frozenset({Group(u.group)}))
+              for u in users}
+    for process in deps.config().interactions.processes:
+        for stage in process.stage_ids:
+            for group, member in people.items():
+                if group != Group.ADMIN:
+                    uc.add_member(deps, admin, process.id, stage, member.username)
+    made = []
+    for n, demo in enumerate(DEMO_INTERACTIONS):
+        who = people.get(demo.group) if demo.group else None
+        acting = who or admin  # the web form has no agent: the admin works it in the demo
+        recorded_at = moment - timedelta(days=max([d for _, d in demo.time] or [0]), hours=2 + n)
+        item = uc.record_interaction(deps, who, NewInteraction(
+            channel=demo.channel, category=demo.category, subject=demo.subject, text=demo.text,
+            account_id=demo.account_id, person_id=f"P-{demo.account_id[2:]}",
+            customer_name=None, customer_email=f"customer{int(demo.account_id[2:])}@example.net"), recorded_at)
+        for minutes, days in demo.time:
+            uc.log_time(deps, acting, item.id, started_at=moment - timedelta(days=days, hours=1), minutes=minutes,
+                        note="demo: call and follow-up", now=moment)
+        if demo.comment:
+            uc.add_entry(deps, acting, item.id, "comment", demo.comment, visibility="customer", now=moment)
+        for stage in demo.moves:
+            item = uc.move_stage(deps, acting, item.id, stage, expected_version=item.version, now=moment)
+        made.append(item)
+    return made
 
 
 def write_run_report(settings: StackSettings, run_id: str, out: Path, language: str = "en") -> Path:

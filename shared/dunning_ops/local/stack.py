@@ -25,6 +25,7 @@ import boto3
 
 from dunning.app.deps import stack_client
 from dunning_ops.local.http_api import provision_identity, start_gateway
+from dunning_ops.local.mail import DroppedMail, after_deploy, drop_mail
 from dunning_ops.local.names import ACCOUNT, CODE_BUCKET, CREDENTIALS, REGION, STACK_NAME
 from dunning_ops.local.pollers import Mapping, Pollers, TtlTable
 from dunning_ops.local.runtime import InProcessRuntime, install, zip_folder
@@ -101,6 +102,12 @@ class LocalStack:
             say(f"  moto has no CloudFormation support for: {', '.join(skipped)} (not needed locally)")
         _switch_off_moto_triggers()
         _verify_sender(endpoint, params["SenderIdentity"])
+        # moto deploys no SES receipt rules and drops bucket notifications: both from the template (local/mail.py)
+        receipt_rules, notified = after_deploy(endpoint, local.cloudformation, resources, params, STACK_NAME)
+        resources.update(receipt_rules)
+        if receipt_rules or notified:
+            say(f"  SES receipt rules ({', '.join(receipt_rules)}) and notifications of {', '.join(notified)} "
+                "applied through the API (moto's CloudFormation has neither)")
         pollers = _start_pollers(endpoint, local, resources, ttl_clock_offset_days)
         say(f"stack ready: {len(resources)} resources, {len(local.functions)} functions running in-process")
         return cls(endpoint, port, outputs, resources, local, runtime, pollers, server, identity)
@@ -145,6 +152,11 @@ class LocalStack:
     # ------------------------------------------------------------------ helpers for callers
     def client(self, service: str) -> Any:
         return stack_client(service, self.endpoint, REGION)
+
+    def drop_mail(self, raw: bytes, recipients: list[str] | None = None, sender: str = "") -> DroppedMail:
+        """Receive a mail as SES would: written where the active receipt rule's S3 action writes (local/mail.py);
+        the bucket notification and the pollers take it from there (``drain()`` waits for it)."""
+        return drop_mail(self.client("ses"), self.client("s3"), raw, recipients=recipients or (), sender=sender)
 
     def drain(self, timeout: float = 300.0) -> None:
         self.pollers.drain(timeout)

@@ -27,7 +27,8 @@ def operations(doc: dict[str, Any] | None = None) -> list[dict[str, Any]]:
 
 def sample_path(path: str) -> str:
     """A concrete path for a templated one ({account_id} -> A-0001...)."""
-    samples = {"account_id": "A-0001", "contact_id": "c-000000000000000000000000", "run_id": "run-none"}
+    samples = {"account_id": "A-0001", "contact_id": "c-000000000000000000000000", "run_id": "run-none",
+               "kind": "invoice"}
     return re.sub(r"\{([^}]+)\}", lambda m: samples.get(m.group(1), "x"), path)
 
 
@@ -41,7 +42,20 @@ def sample_body(op: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any] | Non
               "ConfigDocument": {"config": {}},
               "ContactRequest": {"contact_class": "CUSTSVC", "contact_type": "AUTOPAY_FORM", "person_id": "P-0001"},
               "SignInRequest": {"username": "nobody@example.com", "password": "wrong-password"},
-              "RefreshRequest": {"refresh_token": "not-a-refresh-token"}}
+              "RefreshRequest": {"refresh_token": "not-a-refresh-token"},
+              # interactions: a category no configuration has (so an allowed group gets a 422, not a stage 403)
+              "RecordInteractionRequest": {"channel": "phone", "category": "no_such_category", "subject": "s"},
+              "MoveRequest": {"to_stage": "in_progress", "expected_version": 1},
+              "EntryRequest": {"kind": "note", "text": "t"},
+              "ReplyRequest": {"text": "t"},
+              "TimeRequest": {"started_at": "2026-12-01T09:00:00Z", "minutes": 5},
+              "LinkRequest": {"kind": "invoice", "ref": "INV-1"},
+              "TaskRequest": {"title": "call back"},
+              "CompleteTaskRequest": {},
+              "UploadRequest": {"filename": "a.pdf", "content_type": "application/pdf", "size": 10},
+              "DisputeRequest": {"invoice_id": "INV-1"},
+              "ResolveDisputeRequest": {},
+              "PromiseRequest": {"invoice_id": "INV-1", "amount": "10.00", "until": "2026-12-31"}}
     if not name:
         return None
     assert name in bodies, f"add a sample body for {name}"
