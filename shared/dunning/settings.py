@@ -145,7 +145,7 @@ class ApiSettings(EnvSettings):
     # email replies (signed Reply-To, Message-IDs; sent through SES from interactions.mail.from_address)
     interactions_table: InteractionsTable
     attachments_bucket: AttachmentsBucket
-    signing_secret_arn: SigningSecretArn
+    signing_secret_arn: SigningSecretArn = ""  # empty: the routes that sign refuse (dunning.store.secrets)
     inbound_mail_domain: InboundMailDomain
 
 

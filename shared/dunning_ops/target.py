@@ -66,5 +66,8 @@ class Target:
             "RUNS_TABLE": o["RunsTableName"], "IDEMPOTENCY_TABLE": o["IdempotencyTableName"],
             "LETTERS_BUCKET": o["LettersBucketName"], "RUNS_BUCKET": o["RunsBucketName"],
             "SENDER_IDENTITY": o.get("SenderIdentity", ""),
+            "INTERACTIONS_TABLE": o.get("InteractionsTableName", ""),
+            "ATTACHMENTS_BUCKET": o.get("AttachmentsBucketName", ""),
+            "SIGNING_SECRET_ARN": o.get("InteractionSigningSecretArn", ""),
             **({"CONTACT_RETENTION_DAYS": o["ContactRetentionDays"]} if "ContactRetentionDays" in o else {}),
         })

@@ -119,11 +119,13 @@ class MemoryDynamo:
     calls: Counter[str] = field(default_factory=Counter)
     reads: list[Read] = field(default_factory=list)
     server_s: float = 0.0  # time spent in the engine (DynamoDB's side), summed over calls
+    server_cpu_s: float = 0.0  # the same as this thread's CPU time
 
     def reset_log(self) -> None:
         self.calls.clear()
         self.reads.clear()
         self.server_s = 0.0
+        self.server_cpu_s = 0.0
 
     def items(self, table: str) -> Iterator[dict[str, Any]]:
         for part in self.tables.get(table, {}).values():
@@ -131,7 +133,7 @@ class MemoryDynamo:
 
     # ------------------------------------------------------------------ dispatch
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         try:
             self.calls[operation] += 1
             handler = getattr(self, f"_op_{operation}", None)
@@ -141,6 +143,7 @@ class MemoryDynamo:
             return out
         finally:
             self.server_s += time.perf_counter() - t
+            self.server_cpu_s += time.thread_time() - c
 
     # ------------------------------------------------------------------ expressions
     @staticmethod
@@ -191,7 +194,7 @@ class MemoryDynamo:
     def _find(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
         return self.tables.get(table, {}).get(key["pk"]["S"], {}).get(key["sk"]["S"])
 
-    def _op_GetItem(self, TableName: str, Key: dict[str, Any], ConsistentRead: bool = False,  # noqa: N802, N803
+    def _op_GetItem(self, TableName: str, Key: dict[str, Any], ConsistentRead: bool = False,
                     **rest: Any) -> dict[str, Any]:
         if rest:
             raise NotImplementedError(f"GetItem {sorted(rest)}")
@@ -223,19 +226,19 @@ class MemoryDynamo:
         self.tables.get(table, {}).get(key["pk"]["S"], {}).pop(key["sk"]["S"], None)
         return True
 
-    def _op_PutItem(self, TableName: str, Item: dict[str, Any], ConditionExpression: str | None = None,  # noqa: N802, N803
-                    ExpressionAttributeNames: dict[str, str] | None = None,  # noqa: N803
-                    ExpressionAttributeValues: dict[str, Any] | None = None) -> dict[str, Any]:  # noqa: N803
+    def _op_PutItem(self, TableName: str, Item: dict[str, Any], ConditionExpression: str | None = None,
+                    ExpressionAttributeNames: dict[str, str] | None = None,
+                    ExpressionAttributeValues: dict[str, Any] | None = None) -> dict[str, Any]:
         if not self._put(TableName, Item, ConditionExpression, ExpressionAttributeNames or {},
                          ExpressionAttributeValues or {}):
             raise DynamoError("ConditionalCheckFailedException", "The conditional request failed")
         return {}
 
-    def _op_UpdateItem(self, TableName: str, Key: dict[str, Any], UpdateExpression: str,  # noqa: N802, N803
-                       ConditionExpression: str | None = None,  # noqa: N803
-                       ExpressionAttributeNames: dict[str, str] | None = None,  # noqa: N803
-                       ExpressionAttributeValues: dict[str, Any] | None = None,  # noqa: N803
-                       ReturnValues: str = "NONE") -> dict[str, Any]:  # noqa: N803
+    def _op_UpdateItem(self, TableName: str, Key: dict[str, Any], UpdateExpression: str,
+                       ConditionExpression: str | None = None,
+                       ExpressionAttributeNames: dict[str, str] | None = None,
+                       ExpressionAttributeValues: dict[str, Any] | None = None,
+                       ReturnValues: str = "NONE") -> dict[str, Any]:
         new = self._update(TableName, Key, UpdateExpression, ConditionExpression, ExpressionAttributeNames or {},
                            ExpressionAttributeValues or {})
         if new is None:
@@ -246,15 +249,15 @@ class MemoryDynamo:
             raise NotImplementedError(f"ReturnValues {ReturnValues}")
         return {}
 
-    def _op_DeleteItem(self, TableName: str, Key: dict[str, Any], ConditionExpression: str | None = None,  # noqa: N802, N803
-                       ExpressionAttributeNames: dict[str, str] | None = None,  # noqa: N803
-                       ExpressionAttributeValues: dict[str, Any] | None = None) -> dict[str, Any]:  # noqa: N803
+    def _op_DeleteItem(self, TableName: str, Key: dict[str, Any], ConditionExpression: str | None = None,
+                       ExpressionAttributeNames: dict[str, str] | None = None,
+                       ExpressionAttributeValues: dict[str, Any] | None = None) -> dict[str, Any]:
         if not self._delete(TableName, Key, ConditionExpression, ExpressionAttributeNames or {},
                             ExpressionAttributeValues or {}):
             raise DynamoError("ConditionalCheckFailedException", "The conditional request failed")
         return {}
 
-    def _op_TransactWriteItems(self, TransactItems: list[dict[str, Any]], **_: Any) -> dict[str, Any]:  # noqa: N802, N803
+    def _op_TransactWriteItems(self, TransactItems: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
         """Every condition is checked first; only if all hold is anything written (else a cancellation with
         the reason of each item, as DynamoDB answers)."""
         checks = []
@@ -279,7 +282,7 @@ class MemoryDynamo:
                 self._delete(p["TableName"], p["Key"], None, names, values)
         return {}
 
-    def _op_BatchWriteItem(self, RequestItems: dict[str, list[dict[str, Any]]], **_: Any) -> dict[str, Any]:  # noqa: N802, N803
+    def _op_BatchWriteItem(self, RequestItems: dict[str, list[dict[str, Any]]], **_: Any) -> dict[str, Any]:
         for table, requests in RequestItems.items():
             for r in requests:
                 if "PutRequest" in r:
@@ -298,11 +301,11 @@ class MemoryDynamo:
         self.sizes[(pk, sk)] = (item, size)
         return size
 
-    def _op_Query(self, TableName: str, KeyConditionExpression: str,  # noqa: N802, N803, C901
-                  ExpressionAttributeValues: dict[str, Any],  # noqa: N803
-                  ExpressionAttributeNames: dict[str, str] | None = None,  # noqa: N803
-                  ScanIndexForward: bool = True, Limit: int | None = None,  # noqa: N803
-                  ExclusiveStartKey: dict[str, Any] | None = None, ConsistentRead: bool = False,  # noqa: N803
+    def _op_Query(self, TableName: str, KeyConditionExpression: str,
+                  ExpressionAttributeValues: dict[str, Any],
+                  ExpressionAttributeNames: dict[str, str] | None = None,
+                  ScanIndexForward: bool = True, Limit: int | None = None,
+                  ExclusiveStartKey: dict[str, Any] | None = None, ConsistentRead: bool = False,
                   **rest: Any) -> dict[str, Any]:
         if rest:  # IndexName, FilterExpression, ProjectionExpression: not used on this path
             raise NotImplementedError(f"Query {sorted(rest)}")
@@ -310,7 +313,7 @@ class MemoryDynamo:
         m = re.fullmatch(r"(\S+) = (:\w+)(?: AND (?:begins_with\((\S+), (:\w+)\)|(\S+) BETWEEN (:\w+) AND (:\w+)))?",
                          KeyConditionExpression)
         if not m or self._name(m.group(1), names) != "pk" or \
-                (m.group(3) or m.group(5)) and self._name(m.group(3) or m.group(5), names) != "sk":
+                ((m.group(3) or m.group(5)) and self._name(m.group(3) or m.group(5), names) != "sk"):
             raise NotImplementedError(f"key condition {KeyConditionExpression!r}")
         pk = values[m.group(2)]["S"]
         part = self.tables.get(TableName, {}).get(pk, {})
@@ -400,18 +403,20 @@ def wire_client(engine: MemoryDynamo) -> Any:
     def answer(request: Any, **_: Any) -> Any:
         target = request.headers["X-Amz-Target"]
         operation = (target.decode() if isinstance(target, bytes) else target).split(".", 1)[1]
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         params = json.loads(request.body)  # DynamoDB's side (reading the request) ...
         engine.server_s += time.perf_counter() - t
+        engine.server_cpu_s += time.thread_time() - c
         try:
             status, body = 200, engine.call(operation, params)  # ... the engine times itself ...
         except DynamoError as exc:
             status, body = 400, {"__type": f"com.amazonaws.dynamodb.v20120810#{exc.code}", "message": exc.message}
             if exc.reasons is not None:
                 body["CancellationReasons"] = exc.reasons
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         raw = json.dumps(body, separators=(",", ":")).encode()  # ... and writing the response
         engine.server_s += time.perf_counter() - t
+        engine.server_cpu_s += time.thread_time() - c
         return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.0",
                                                  "Content-Length": str(len(raw))}, _Raw(raw))
 
@@ -548,6 +553,7 @@ class ApiData:
     thread_entries: int
     time_entries: int
     by_stage: Counter[str]
+    read_partitions: set[str] = field(default_factory=set)  # INT#{id} partitions a measured route reads whole
     items: int = 0  # written to the stack's table
 
 
@@ -605,9 +611,10 @@ def load_api_data(deps: Any, *, count: int, member: str, agents: int, now: Any, 
         stages[target] += 1
     # the conversation read by GET /api/interactions/{id}
     person, subject = "P-THREAD", "Invoice 2026-11 is too high"
+    similar = []
     for days in (90, 60, 30):
-        uc.record_interaction(deps, me, NewInteraction(channel="phone", category="invoice_dispute", subject=subject,
-                                                       person_id=person), now - timedelta(days=days))
+        earlier = NewInteraction(channel="phone", category="invoice_dispute", subject=subject, person_id=person)
+        similar.append(uc.record_interaction(deps, me, earlier, now - timedelta(days=days)).id)
     start = now - timedelta(days=10)
     thread = uc.record_interaction(deps, me, NewInteraction(
         channel="phone", category="invoice_dispute", subject=subject, person_id=person, customer_name="Customer",
@@ -632,12 +639,15 @@ def load_api_data(deps: Any, *, count: int, member: str, agents: int, now: Any, 
         current = uc.move_stage(deps, me, thread.id, stage, expected_version=current.version,
                                 now=start + timedelta(days=2 + k))
     stages["in_progress"] += 1
-    return ApiData(count + 4, thread.id, entries, time_entries, stages)
+    return ApiData(count + 4, thread.id, entries, time_entries, stages,
+                   {f"INT#{i}" for i in (*similar, thread.id)})
 
 
-def copy_table(engine: MemoryDynamo, source: str, ddb: Any, target: str) -> int:
-    """Every item of the engine's ``source`` table into ``target`` (BatchWriteItem, 25 a call); the count."""
-    items = list(engine.items(source))
+def copy_table(engine: MemoryDynamo, source: str, ddb: Any, target: str, keep: set[str] | None = None) -> int:
+    """The engine's ``source`` items into ``target`` (BatchWriteItem, 25 a call); the count. With ``keep``, of the
+    ``INT#`` partitions only their ``META`` items, except the partitions in ``keep`` (copied whole)."""
+    items = [i for i in engine.items(source) if keep is None or not i["pk"]["S"].startswith("INT#")
+             or i["sk"]["S"] == "META" or i["pk"]["S"] in keep]
     for start in range(0, len(items), 25):
         pending: dict[str, Any] = {target: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]}
         while pending:

@@ -37,6 +37,10 @@ SUPPORT = f"support@{DOMAIN}"
 @pytest.fixture(scope="module")
 def stack():
     s = start_stack()
+    if "InteractionSigningSecretArn" not in s.outputs:  # the functions cannot verify reply addresses without it
+        s.stop()
+        pytest.fail("the local stack has no InteractionSigningSecret (moto's CloudFormation cannot create "
+                    "AWS::SecretsManager::Secret; the local stack must create it through the API)")
     yield s
     s.stop()
 

@@ -15,7 +15,8 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from tests.integration.api_client import ApiClient
-from tests.support.local import ROOT, start_stack, table_items
+from tests.integration.test_interactions_api import give_the_api_its_signing_secret
+from tests.support.local import ROOT, demo_events, send, start_stack, table_items
 
 ADMIN = "admin@example.com"
 MESSAGE = "Could I pay invoice INV-1001 in three parts? My meter number is 4711."
@@ -67,6 +68,8 @@ def fields(token: str, **over: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def api() -> Iterator[ApiClient]:
     stack = start_stack()
+    send(stack, demo_events())  # the demo book: the account number a customer gives
+    give_the_api_its_signing_secret(stack)
     client = ApiClient(stack)
     client.add_users()
     yield client
@@ -92,7 +95,7 @@ def test_an_accepted_post_becomes_an_internet_interaction_and_the_answer_is_its_
     [made] = [i for i in recorded(api) if i["number"] == r.json()["number"]]
     assert made["channel"] == "internet" and made["category"] == "web_request" and made["account_id"] == "A-0001"
     detail = api.as_user(ADMIN, "GET", f"/api/interactions/{made['id']}").json()
-    assert detail["thread"][0]["text"] == MESSAGE
+    assert [e["text"] for e in detail["thread"] if e["kind"] == "comment"] == [MESSAGE]
 
 
 def test_a_json_post_is_accepted_as_well(api, tokens):
@@ -134,7 +137,11 @@ def test_injection_in_the_subject_and_message_is_stored_and_returned_as_text(api
     assert r.status == 201, r.body
     [made] = [i for i in recorded(api) if i["number"] == r.json()["number"]]
     detail = api.as_user(ADMIN, "GET", f"/api/interactions/{made['id']}").json()
-    assert detail["interaction"]["subject"] == hostile and detail["thread"][0]["text"] == hostile
+    [request] = [e for e in detail["thread"] if e["kind"] == "comment"]
+    assert detail["interaction"]["subject"] == hostile and request["text"] == hostile
+    # the acknowledgement quotes the subject as it was written: the template sandbox never evaluates it
+    acks = [e for e in detail["thread"] if e["kind"] == "auto_reply"]
+    assert acks and "{{ 7*7 }}" in acks[0]["text"] and "49" not in acks[0]["text"]
 
 
 def test_a_forged_attachment_link_opens_nothing(api):

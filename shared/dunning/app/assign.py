@@ -90,6 +90,7 @@ class RunPlan(BaseModel):
     scan_segments: int  # Scan segments per invocation (threads)
     ledger_items: int  # the estimate the fan-out was sized from
     max_concurrency: int
+    batch_count: int = 0  # no manifest yet: what the failure path's summary reads if a segment fails
 
 
 class SegmentInput(BaseModel):

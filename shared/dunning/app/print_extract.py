@@ -6,11 +6,16 @@ Which letters: a collections run's own printed letters (``Contact.print_run``), 
 results (``letter_ids``) - no index - plus every letter in the sparse ``print_queue`` index (letters from users,
 events, rules and plug-ins, email fallbacks, reprints, and run letters an extract could not take).
 
-A run's extract has two steps (``infra/statemachines/collections_run.asl.json``):
+A run's extract is built while its letters render, part by part (``infra/statemachines/collections_run.asl.json``):
 
-* :func:`extract_when_ready` (PrintExtractFunction) waits until none of the run's letters is still pending
-  (BatchGetItem with a projection, 100 ids a call) and plans the shards; each shard's contact ids are written
-  to the runs bucket, and the state machine carries only their keys.
+* the run's letters, in batch order, are cut into *parts* of about ``part_shards * shard_size`` letters (whole
+  batches); the stream renders in about that order, so the parts become ready one after the other;
+* :func:`extract_when_ready` (PrintExtractFunction), one round of the state machine's loop: plans every part
+  whose letters are no longer pending (BatchGetItem with a projection, 100 ids a call, re-reading only what was
+  pending), in shards of one language each, numbered on from the shards of earlier rounds; each shard's
+  contact ids are written to the runs bucket, and the state machine carries only their keys. The last part
+  also takes the print queue. The loop is bounded: after ``max_attempts`` rounds (derived from the run's
+  letter count, :func:`attempt_cap`) it plans what is rendered and queues the rest for the next extract;
 * :func:`build_planned_shard` (PrintExtractShardFunction), one per shard in a Map: reads the shard's contacts,
   fetches their PDFs concurrently, merges them, writes the files and marks the letters printed (whole-item
   puts, 25 a call), each with its place in the merged PDF (``print_file``, ``print_first_page``): after
@@ -25,6 +30,7 @@ import base64
 import contextvars
 import itertools
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +49,10 @@ from dunning.store.contacts import ContactStore
 from dunning.store.runs import RunStore
 
 SHARD_SIZE = 5000  # letters per shard (Settings.print_extract_shard_size; the template's PrintExtractShardSize)
+PART_SHARDS = 4  # a part of the run's letters (planned once all are rendered) holds about this many shards
+MIN_LETTERS_PER_SECOND = 20.0  # the slowest rendering the attempt cap still waits for (the stream's, projected:
+# ~290 letters/s at 10M accounts; tests/benchmarks item 9)
+MAX_ROUNDS = 1000  # the loop's hard cap whatever the letter count: ~11 history events a round (25,000 a run)
 FETCH_WORKERS = 16  # concurrent S3 GETs of one shard: the GET latency, not the merge, dominates
 POLL_CHUNK = 100  # letters whose status one polling read re-checks (one BatchGetItem)
 QUEUE_WORKERS = 16  # concurrent UpdateItems when a run's letters go to the print queue (failure paths only)
@@ -70,6 +80,7 @@ class ExtractOptions:
     poll_for: float = 0.0
     shard_size: int = SHARD_SIZE
     concurrency: int = 10  # shards built at once (the Map's MaxConcurrencyPath)
+    part_shards: int = PART_SHARDS
 
 
 class PrintExtractInput(BaseModel):
@@ -80,6 +91,12 @@ class PrintExtractInput(BaseModel):
     attempt: int = 0
     # "requeue": the run failed (or its extract did): its unprinted letters go to the print queue
     action: Literal["extract", "requeue"] = "extract"
+    # carried from round to round by the state machine (the previous round's ExtractPlan)
+    parts_done: int = Field(default=0, ge=0)
+    next_shard: dict[str, int] = Field(default_factory=dict)  # per language: the next shard number
+    letters_total: int = 0
+    shards_total: int = 0
+    max_attempts: int = Field(default=0, ge=0)  # fixed by the first round (attempt_cap); 0: not yet
 
 
 class ShardInput(BaseModel):
@@ -116,16 +133,24 @@ class ShardRef(BaseModel):
 
 
 class ExtractPlan(BaseModel):
-    """The PrintExtract task's result: ready (``shards`` planned under ``prefix``) or not yet (loop again)."""
+    """One round of the PrintExtract loop: the shards planned this round (``letters`` in them, built by the
+    state machine's Map), and whether every part is planned now (``ready``: the extract is finished once these
+    shards are built) or the loop goes on."""
 
     ready: bool
     letters: int
     prefix: str | None
     shards: list[ShardRef]
     attempt: int
-    pending_letters: int
+    pending_letters: int  # still pending in the first part not planned (as far as read); last round: queued
     wait_seconds: int
     max_concurrency: int
+    parts: int = 0
+    parts_done: int = 0
+    next_shard: dict[str, int] = Field(default_factory=dict)
+    letters_total: int = 0  # planned over all rounds so far
+    shards_total: int = 0
+    max_attempts: int = 0
 
 
 class RequeueResult(BaseModel):
@@ -300,38 +325,88 @@ def print_extract_step(payload: PrintExtractInput, deps: ExtractDeps, options: E
     return extract_when_ready(payload, deps, options, sleep)
 
 
+def letter_parts(results: Iterable[dict[str, Any]], part_letters: int) -> list[list[str]]:
+    """The run's letters from its batch results (in batch order, each once), cut at batch boundaries into parts
+    of at least ``part_letters`` letters (the last may be smaller)."""
+    parts: list[list[str]] = [[]]
+    seen: set[str] = set()
+    for r in results:
+        if len(parts[-1]) >= part_letters:
+            parts.append([])
+        for i in r.get("letter_ids", []):
+            if i not in seen:
+                seen.add(i)
+                parts[-1].append(i)
+    return [p for p in parts if p]
+
+
+def attempt_cap(letters: int, parts: int, options: ExtractOptions) -> int:
+    """How many rounds the loop waits for the run's letters: enough for the stream to render them at
+    MIN_LETTERS_PER_SECOND, one wait per round, plus a round per part; never fewer than ``max_attempts`` and
+    never more than MAX_ROUNDS (the execution history's limit)."""
+    waits = math.ceil(letters / (MIN_LETTERS_PER_SECOND * max(options.wait_seconds, 1)))
+    return max(1, min(MAX_ROUNDS, max(options.max_attempts, parts + waits)))
+
+
 def extract_when_ready(payload: PrintExtractInput, deps: ExtractDeps, options: ExtractOptions,
                        sleep: Callable[[float], None] = time.sleep) -> ExtractPlan:
-    """Plan the run's extract once none of its letters is still waiting to be rendered (the stream renders
-    them). The function re-checks every ``wait_seconds`` for up to ``poll_for`` seconds - only the letters
-    still pending, as a rendered letter never goes back - so the state machine loops (three transitions a
-    round) only for runs whose letters take longer than that. After ``max_attempts`` rounds it plans what is
-    rendered and puts the rest in the print queue, for the next extract."""
+    """One round of the run's extract: plan every next part whose letters are rendered (the stream renders
+    them), re-checking every ``wait_seconds`` for up to ``poll_for`` seconds until one is. The last part also
+    takes the print queue. On the last round (``max_attempts``) every remaining part is planned with what is
+    rendered and the rest goes to the print queue, for the next extract."""
     if deps.plans is None:
         raise ValueError("a run's extract needs the runs bucket for its shard plan (ExtractDeps.plans)")
-    deadline = time.monotonic() + options.poll_for
-    states = {s["contact_id"]: s for s in deps.contacts.letter_states(run_letter_ids(deps.runs, payload.run_id))}
-    pending = [i for i, s in states.items() if s.get("status") == "pending"]
-    while pending and time.monotonic() + options.wait_seconds < deadline:
-        sleep(options.wait_seconds)
-        pending = still_pending(deps.contacts, pending, states)
+    runs = deps.runs.batch_results(payload.run_id) if deps.runs is not None else []
+    parts = letter_parts(runs, options.part_shards * options.shard_size)
     attempt = payload.attempt + 1
-    base = {"attempt": attempt, "pending_letters": len(pending), "wait_seconds": options.wait_seconds,
-            "max_concurrency": options.concurrency}
-    if pending and attempt < options.max_attempts:
-        return ExtractPlan(ready=False, letters=0, prefix=None, shards=[], **base)
-    if pending:
-        queued = queue_for_print(deps.contacts, pending)
+    cap = payload.max_attempts or attempt_cap(sum(len(p) for p in parts), len(parts), options)
+    last = attempt >= cap
+    deadline = time.monotonic() + options.poll_for
+    done = payload.parts_done
+    ready_states: list[dict[str, Any]] = []
+    states: dict[str, dict[str, Any]] = {}
+    pending: list[str] = parts[done] if done < len(parts) else []
+    while done < len(parts):
+        if last:  # the last round takes every part as it is: read all of it
+            states.update((s["contact_id"], s) for s in deps.contacts.letter_states(pending))
+            pending = []
+        else:
+            pending = still_pending(deps.contacts, pending, states)
+        if pending:
+            if ready_states or time.monotonic() + options.wait_seconds >= deadline:
+                break
+            sleep(options.wait_seconds)
+            continue
+        ready_states.extend(states[i] for i in parts[done] if i in states)
+        done += 1
+        states = {}
+        pending = parts[done] if done < len(parts) else []
+    finished = done == len(parts)
+    unrendered = [s["contact_id"] for s in ready_states if s.get("status") == "pending"]
+    if unrendered:
+        queued = queue_for_print(deps.contacts, unrendered)
         logger.warning("letters not rendered in time go to the print queue", extra={"letters": queued})
+    if finished:  # the last part takes the print queue: letters from users, events, reprints, earlier runs
+        mine = {i for p in parts for i in p}
+        queue = [i for i in deps.contacts.print_queue_ids() if i not in mine]
+        ready_states.extend(deps.contacts.letter_states(queue) if queue else [])
     prefix = extract_prefix(payload.as_of, payload.run_id, datetime.now(UTC))
+    next_shard = dict(payload.next_shard)
     refs: list[ShardRef] = []
-    for s in plan_extract(deps, list(states.values()), options.shard_size):
-        key = plan_key(payload.as_of, payload.run_id, s.language, s.number)
+    for s in plan_shards(ready_states, options.shard_size):
+        number = payload.next_shard.get(s.language, 0) + s.number  # numbered on from the earlier rounds' shards
+        key = plan_key(payload.as_of, payload.run_id, s.language, number)
         deps.plans.put_json(key, list(s.contact_ids))
-        refs.append(ShardRef(key=key, language=s.language, shard=s.number, letters=len(s.contact_ids)))
+        refs.append(ShardRef(key=key, language=s.language, shard=number, letters=len(s.contact_ids)))
+        next_shard[s.language] = max(next_shard.get(s.language, 0), number + 1)
     letters = sum(r.letters for r in refs)
-    logger.info("print extract planned", extra={"shards": len(refs), "letters": letters})
-    return ExtractPlan(ready=True, letters=letters, prefix=prefix, shards=refs, **base)
+    logger.info("print extract planned", extra={"shards": len(refs), "letters": letters, "parts_done": done,
+                                                "parts": len(parts), "attempt": attempt})
+    return ExtractPlan(ready=finished, letters=letters, prefix=prefix, shards=refs, attempt=attempt,
+                       pending_letters=len(unrendered) if finished else len(pending), wait_seconds=options.wait_seconds,
+                       max_concurrency=options.concurrency, parts=len(parts), parts_done=done,
+                       next_shard=next_shard, letters_total=payload.letters_total + letters,
+                       shards_total=payload.shards_total + len(refs), max_attempts=cap)
 
 
 def still_pending(contacts: ContactStore, pending: list[str], states: dict[str, dict[str, Any]],

@@ -33,9 +33,11 @@ from dunning.app.operations import InvalidRequest
 from dunning.auth import Forbidden, Group, Permission, Principal
 from dunning.console import charts, pages, security
 from dunning.console.session import BadForm
+from dunning.errors import DunningError
 from dunning.interactions.domain import ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES
 from dunning.models.config import InteractionsConfig
 from dunning.models.interactions import ContentReport, EntryKind, Interaction, LinkKind, TimeReport, Visibility
+from dunning.observability import logger
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -84,8 +86,13 @@ def _auto_reply(interaction: Interaction, trigger: str) -> None:
     """The category's automatic reply for ``trigger`` (``created``, ``stage:<id>``), when mail is set up; the mail
     module records what happened (sent, or why not) in the thread."""
     made = _console().deps().mail
-    if made is not None:
+    if made is None:
+        return
+    try:
         send_auto_reply(made, interaction, trigger, _now())
+    except DunningError as exc:  # the interaction stands; the automatic reply is only not sent
+        logger.warning("automatic reply not sent", extra={"interaction_id": interaction.id,
+                                                          "error": type(exc).__name__})
 
 
 def _user(permission: Permission) -> Principal:
@@ -434,7 +441,12 @@ def add_entry(interaction_id: str) -> Response:
             _auto_reply(moved, f"stage:{to_stage}")
         done = "interaction_moved"
     if mail is not None:
-        send_reply(mail, user, interaction_id, text, _now())
+        try:
+            send_reply(mail, user, interaction_id, text, _now())
+        except DunningError as exc:  # e.g. no signing key for the reply address: said, not a crash
+            logger.warning("interaction reply not sent", extra={"interaction_id": interaction_id,
+                                                                "error": type(exc).__name__})
+            return _error(503, "interactions.error.mail", str(exc))
         done = "updated_and_sent" if to_stage else "reply_sent"
     else:
         uc.add_entry(d, user, interaction_id, cast("EntryKind", kind), text,
@@ -530,7 +542,7 @@ def start_upload(interaction_id: str) -> Response:
 
 def _upload_refused(interaction_id: str, reason: str, detail: str) -> Response:
     return _page("interaction_upload_refused.html.j2", "interactions", status=422, interaction_id=interaction_id,
-                 reason=reason, detail=detail, content_types=ALLOWED_CONTENT_TYPES,
+                 reason=reason, detail=detail, content_types=sorted(ALLOWED_CONTENT_TYPES),
                  max_size=_size(MAX_ATTACHMENT_BYTES))
 
 
@@ -649,13 +661,18 @@ def time_views(report: TimeReport, cfg: InteractionsConfig, msg: Any) -> list[Ch
     head = msg("ireports.minutes")
     return [
         _bars("by-category", msg("ireports.by_category"), msg("ireports.by_category_desc", n=total),
-              [msg("ireports.category"), head], {_category_name(cfg, k): v for k, v in report.by_category.items()},
+              [msg("ireports.category"), head], {_category_name(cfg, k): v for k, v in _most(report.by_category)},
               minutes),
         _bars("by-agent", msg("ireports.by_agent"), msg("ireports.by_agent_desc", n=total),
-              [msg("ireports.agent"), head], dict(report.by_agent), minutes),
+              [msg("ireports.agent"), head], dict(_most(report.by_agent)), minutes),
         _bars("by-day", msg("ireports.by_day"), msg("ireports.by_day_desc", n=total), [msg("ireports.day"), head],
               {fmt.day(k): v for k, v in sorted(report.by_day.items())}, minutes),
     ]
+
+
+def _most(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """The largest first (ties by name), so a chart reads from its biggest bar down."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def content_views(report: ContentReport, cfg: InteractionsConfig, msg: Any) -> list[ChartTable]:
@@ -665,11 +682,11 @@ def content_views(report: ContentReport, cfg: InteractionsConfig, msg: Any) -> l
     head = msg("ireports.interactions")
     return [
         _bars("content-category", msg("ireports.content_by_category"), desc, [msg("ireports.category"), head],
-              {_category_name(cfg, k): v for k, v in report.by_category.items()}, fmt.number),
+              {_category_name(cfg, k): v for k, v in _most(report.by_category)}, fmt.number),
         _bars("content-channel", msg("ireports.content_by_channel"), desc, [msg("ireports.channel"), head],
-              {_label(msg, "interactions.channel.", k): v for k, v in report.by_channel.items()}, fmt.number),
+              {_label(msg, "interactions.channel.", k): v for k, v in _most(report.by_channel)}, fmt.number),
         _bars("content-stage", msg("ireports.content_by_stage"), desc, [msg("ireports.stage"), head],
-              {_stage_label(cfg, k): v for k, v in report.by_stage.items()}, fmt.number),
+              {_stage_label(cfg, k): v for k, v in _most(report.by_stage)}, fmt.number),
     ]
 
 

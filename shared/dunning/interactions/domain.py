@@ -270,7 +270,7 @@ def fold_content(start: date, end: date, interactions: Iterable[Interaction]) ->
 def auto_reply_template(config: InteractionsConfig, category: str, trigger: str) -> ReplyTemplate | None:
     """The reply template for ``trigger`` (``created`` or ``stage:<id>``) in ``category``, or None."""
     cat = config.category(category)
-    if cat is None or cat.auto_reply is None or trigger not in cat.auto_reply.on:
+    if cat is None or cat.auto_reply is None or trigger not in cat.auto_reply.when:
         return None
     return config.reply_template(cat.auto_reply.template)
 

@@ -440,16 +440,8 @@ class AutoReply(ConfigModel):
     """An automatic reply (S3.5): a reply template sent when the interaction is created or enters a stage."""
 
     template: Code = Field(description="The reply template code.")
-    on: list[Annotated[str, StringConstraints(pattern=r"^(created|stage:[A-Za-z0-9_.\-]+)$")]] = Field(
+    when: list[Annotated[str, StringConstraints(pattern=r"^(created|stage:[A-Za-z0-9_.\-]+)$")]] = Field(
         default_factory=lambda: ["created"], description="When: `created`, or `stage:<stage id>` on entering it.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _yaml_on(cls, data: Any) -> Any:
-        """YAML 1.1 reads an unquoted ``on:`` key as the boolean true; take it as ``on``."""
-        if isinstance(data, dict) and True in data and "on" not in data:
-            data = {("on" if k is True else k): v for k, v in data.items()}
-        return data
 
 
 class InteractionCategory(ConfigModel):
@@ -501,7 +493,8 @@ class InteractionsConfig(ConfigModel):
     processes: list[InteractionProcess] = Field(default_factory=list, description="Process definitions (S3.2).")
     categories: list[InteractionCategory] = Field(default_factory=list, description="Categories (S3.3).")
     reply_templates: list[ReplyTemplate] = Field(default_factory=list, description="Reply templates (S3.5).")
-    mail: InteractionMail = Field(default_factory=InteractionMail, description="Mail settings (S3.10).")
+    mail: InteractionMail = Field(default_factory=InteractionMail, description=(
+        "How interaction mail is sent: sender, number in the subject, the update-and-send button (S3.10)."))
     webform_category: Code | None = Field(None, description="The category of public web-form posts.")
     dunning_reply_category: Code | None = Field(None, description="The category of replies to dunning emails.")
 
@@ -519,7 +512,7 @@ class InteractionsConfig(ConfigModel):
             if c.auto_reply:
                 if c.auto_reply.template not in templates:
                     errors.append(f"interaction category {c.id!r}: unknown reply template {c.auto_reply.template!r}")
-                for on in c.auto_reply.on:
+                for on in c.auto_reply.when:
                     if on.startswith("stage:") and process and process.stage(on[6:]) is None:
                         errors.append(f"interaction category {c.id!r}: auto reply on unknown stage {on[6:]!r}")
         for name in ("webform_category", "dunning_reply_category"):

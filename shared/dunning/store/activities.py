@@ -45,7 +45,7 @@ class ActivitiesRepository:
         now = now or datetime.now(UTC)
         change = StatusChange(status="closed", at=now, reason=f"{outcome}: {note}" if note else outcome)
         names = {"#s": "status", "#h": "history", "#a": "activity", "#c": "closed", "#o": "outcome",
-                 "#q": "activity_queue", "#k": "activity_key", "#t": "assigned_to"}
+                 "#q": "activity_queue", "#k": "activity_key"}
         values: dict[str, Any] = {":closed": "closed", ":open": "open", ":true": True,
                                   ":h": [dynamo.jsonable(change.model_dump(mode="json"))],
                                   ":o": dynamo.jsonable({"outcome": outcome, "note": note, "by": by,
@@ -53,6 +53,7 @@ class ActivitiesRepository:
         cond = "attribute_exists(contact_id) AND #s = :open"
         if only_assignee is not None:
             cond += " AND #a.#t = :me"
+            names["#t"] = "assigned_to"
             values[":me"] = only_assignee
         self._update(contact_id, "SET #s = :closed, #a.#c = :true, #h = list_append(#h, :h), #o = :o "
                                  "REMOVE #q, #k", cond, names, values)

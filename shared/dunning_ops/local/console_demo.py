@@ -135,7 +135,8 @@ def load_demo_interactions(stack: LocalStack, users: Iterable[DemoUser], now: da
     o = stack.outputs
     deps = interaction_deps(interactions_table=o["InteractionsTableName"],
                             attachments_bucket=o["AttachmentsBucketName"],
-                            signing_secret_arn=o["InteractionSigningSecretArn"], runs_bucket=o["RunsBucketName"],
+                            signing_secret_arn=o.get("InteractionSigningSecretArn", ""),  # not for the demo data
+                            runs_bucket=o["RunsBucketName"],
                             ledger_table=o["LedgerTableName"], contacts_table=o["ContactsTableName"])
     moment = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
     admin = Principal(user_id="demo-admin", username="demo-admin", groups=frozenset({Group.ADMIN}))

@@ -25,6 +25,7 @@ import boto3
 
 from dunning.app.deps import stack_client
 from dunning_ops.local.http_api import provision_identity, start_gateway
+from dunning_ops.local.secrets import provision_secrets, serialise_dynamodb_writes
 from dunning_ops.local.mail import DroppedMail, after_deploy, drop_mail
 from dunning_ops.local.names import ACCOUNT, CODE_BUCKET, CREDENTIALS, REGION, STACK_NAME
 from dunning_ops.local.pollers import Mapping, Pollers, TtlTable
@@ -95,6 +96,9 @@ class LocalStack:
         # moto's CloudFormation has no Cognito: the pool is made through its API and referenced by id
         local.cloudformation, identity = provision_identity(local.cloudformation, endpoint, REGION, ACCOUNT,
                                                             STACK_NAME)
+        # ... nor Secrets Manager: each secret is made through its API and referenced by ARN
+        local.cloudformation, _ = provision_secrets(local.cloudformation, endpoint, REGION, STACK_NAME)
+        serialise_dynamodb_writes()
         _upload_code(endpoint, local)
         say(f"deploying stack {STACK_NAME} into moto CloudFormation")
         outputs, resources, skipped = _deploy(endpoint, local, params)
@@ -134,7 +138,7 @@ class LocalStack:
             from moto.backends import get_backend
 
             for name in ("cloudformation", "lambda", "sqs", "dynamodb", "dynamodbstreams", "s3", "stepfunctions",
-                         "ses", "sesv2", "iam", "logs", "events", "scheduler", "cloudwatch", "sns", "cognito-idp"):
+                         "ses", "sesv2", "iam", "logs", "events", "scheduler", "cloudwatch", "sns", "cognito-idp", "secretsmanager"):
                 try:
                     get_backend(name).reset()
                 except Exception:  # noqa: S112 - best effort: a backend moto does not have

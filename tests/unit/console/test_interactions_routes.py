@@ -120,7 +120,12 @@ def world(monkeypatch) -> Iterator[World]:
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         deps = uc.InteractionDeps(store=DynamoInteractionsRepository(TABLE), attachments=S3Attachments(BUCKET),
                                   config=lambda: config, ledger=None, contacts=None, signing_key=lambda: b"k" * 32)
-        made = ConsoleDeps(reads=None, activities=None, pool=None, interactions=deps)  # type: ignore[arg-type]
+        from dunning.app.interaction_mail import MailDeps
+
+        boto3.client("sesv2").create_email_identity(EmailIdentity=config.interactions.mail.from_address)
+        mail = MailDeps(interactions=deps, ses=lambda: boto3.client("sesv2"), domain="mail.dunning.example")
+        made = ConsoleDeps(reads=None, activities=None, pool=None, interactions=deps,  # type: ignore[arg-type]
+                           mail=mail)
         monkeypatch.setattr(routes, "console_deps", lambda settings: made)
         monkeypatch.setattr(console_session, "verify_token", lambda token: USERS[token])
         admin = USERS["admin"]
@@ -213,6 +218,43 @@ def test_a_category_that_requires_time_cannot_close_without_it_and_can_once_time
                         {"to_stage": "resolved", "expected_version": version_of(world.page(interaction_id))})
     assert closed["statusCode"] == 303
     assert 'id="status">closed<' in world.page(interaction_id)
+
+
+# ---------------------------------------------------------------------------------------------- email
+def _sent() -> list[dict[str, Any]]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+
+
+def test_a_reply_by_email_goes_out_through_ses_and_into_the_thread(world):
+    interaction_id = world.record()
+    before = len(_sent())  # the category's automatic acknowledgement went out when it was recorded
+    assert before == 1
+    answer = world.post(f"/console/interactions/{interaction_id}/entries", {"kind": "email", "action": "save",
+                                                                            "text": "The invoice is corrected."})
+    assert answer["statusCode"] == 303 and "done=reply_sent" in answer["headers"]["Location"]
+    assert len(_sent()) == before + 1
+    page = world.page(interaction_id)
+    out = re.search(r'<li class="entry kind-email_out">.*?</li>', page, re.S)
+    assert out and "The invoice is corrected." in out.group(0)
+
+
+def test_update_and_send_moves_and_mails_in_one_submit_and_a_stale_move_sends_nothing(world):
+    interaction_id = world.record()
+    seen = version_of(world.page(interaction_id))
+    sent = len(_sent())
+    both = world.post(f"/console/interactions/{interaction_id}/entries",
+                      {"action": "send", "kind": "comment", "text": "We are on it.", "to_stage": "in_progress",
+                       "expected_version": seen})
+    assert both["statusCode"] == 303 and "done=updated_and_sent" in both["headers"]["Location"]
+    assert len(_sent()) == sent + 1  # the agent's mail only: no automatic reply on top
+    assert re.search(r'<dd id="stage">In progress</dd>', world.page(interaction_id))
+    stale = world.post(f"/console/interactions/{interaction_id}/entries",
+                       {"action": "send", "kind": "comment", "text": "Again", "to_stage": "awaiting_customer",
+                        "expected_version": seen})
+    assert stale["statusCode"] == 409 and len(_sent()) == sent + 1  # the conflict stopped the mail
 
 
 # ---------------------------------------------------------------------------------------------- thread, time

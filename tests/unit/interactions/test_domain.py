@@ -81,14 +81,17 @@ def test_categories_must_name_known_processes_and_templates():
         InteractionsConfig.model_validate({"webform_category": "nope"})
 
 
-def test_an_unquoted_yaml_on_key_is_read_as_on():
+def test_auto_reply_triggers_are_named_when_so_yaml_cannot_turn_the_key_into_a_boolean():
+    import pytest
     import yaml
+    from pydantic import ValidationError
 
-    raw = yaml.safe_load("template: t\non: [created]\n")
-    assert True in raw  # YAML 1.1: on is a boolean
     from dunning.models.config import AutoReply
 
-    assert AutoReply.model_validate(raw).on == ["created"]
+    assert AutoReply.model_validate(yaml.safe_load("template: t\nwhen: [created, 'stage:resolved']\n")).when == [
+        "created", "stage:resolved"]
+    with pytest.raises(ValidationError):  # YAML 1.1 reads an unquoted on: as true; it is not taken silently
+        AutoReply.model_validate(yaml.safe_load("template: t\non: [created]\n"))
 
 
 def test_stage_rule_admits_members_and_admins_only():

@@ -217,6 +217,48 @@ def test_a_ready_run_plans_its_shards_in_the_runs_bucket_and_the_map_items_build
     assert run_print_extract(aws, as_of=AS_OF, run_id=RUN).letters == 0
 
 
+# ---------------------------------------------------------------------------------------------- part by part
+def test_the_extract_is_planned_part_by_part_as_the_letters_render_and_numbers_its_shards_on(aws):
+    # three parts of one batch each (part_shards 1 x shard_size 2: a part closes at 2 letters)
+    batches = [[letter(f"c-{b}{n}", minute=3 * b + n) for n in range(2)] for b in range(3)]
+    for b, group in enumerate(batches):
+        create(aws, group, batch=b)
+    for c in batches[0]:
+        render(aws, c)
+    render(aws, batches[2][0])  # a later part's letter rendered early does not make its part ready
+    opts = options(part_shards=1, max_attempts=1)
+    first = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF), aws, opts).model_dump(mode="json")
+    assert (first["ready"], first["parts"], first["parts_done"], first["letters"]) == (False, 3, 1, 2)
+    assert [(s["language"], s["shard"]) for s in first["shards"]] == [("en", 0)]
+    assert first["pending_letters"] == 2 and first["next_shard"] == {"en": 1}
+    # the cap: a round per part plus one wait per MIN_LETTERS_PER_SECOND x wait_seconds letters, at least 1
+    assert first["max_attempts"] == 3 + 1
+
+    carried = {k: first[k] for k in ("attempt", "parts_done", "next_shard", "letters_total", "shards_total",
+                                     "max_attempts")}
+    idle = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF, **carried), aws, opts)
+    assert (idle.ready, idle.letters, idle.shards, idle.parts_done, idle.attempt) == (False, 0, [], 1, 2)
+
+    for c in batches[1] + batches[2][1:]:
+        render(aws, c)
+    carried = {**carried, "attempt": idle.attempt}
+    last = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF, **carried), aws, opts).model_dump(mode="json")
+    assert last["ready"] is True and last["parts_done"] == 3 and last["letters"] == 4
+    assert [(s["shard"], aws.plans.get_json(s["key"])) for s in last["shards"]] == [(1, ["c-10", "c-11"]),
+                                                                                     (2, ["c-20", "c-21"])]
+    assert (last["letters_total"], last["shards_total"], last["next_shard"]) == (6, 3, {"en": 3})
+
+
+def test_the_attempt_cap_follows_the_letter_count_within_the_history_bound():
+    from dunning.app.print_extract import MAX_ROUNDS, MIN_LETTERS_PER_SECOND, attempt_cap
+
+    opts = options(max_attempts=30, wait_seconds=60)
+    assert attempt_cap(100, 1, opts) == 30  # the floor
+    letters = 801_980  # a 10M-account run
+    assert attempt_cap(letters, 41, opts) == 41 + -(-letters // int(MIN_LETTERS_PER_SECOND * 60))
+    assert attempt_cap(10**9, 1, opts) == MAX_ROUNDS
+
+
 # ---------------------------------------------------------------------------------------------- the print queue
 def test_letters_outside_the_run_come_from_the_print_queue_and_leave_it_when_printed(aws):
     run_letter = letter("c-run")

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from dunning.api import context
 from dunning.api.guard import PUBLIC
 from dunning.app import interactions
+from dunning.app.operations import InvalidRequest
 from dunning.interactions import webform
 from dunning.models.interactions import NewInteraction
 from dunning.observability import logger
@@ -75,14 +76,26 @@ def post_form(name: Field_ = "", email: Field_ = "", subject: Field_ = "", messa
     webform.check_rate(context.rate_limiter(), webform.client_key(key, _source_ip()), now)
     cfg = deps.config().interactions
     default = cfg.webform_category or ""
+    if not default:
+        raise webform.SpamRejected("the web form is not available (no category is configured for it)")
     allowed = frozenset({c.id for c in cfg.categories if c.kind == "web_site"} | ({default} if default else set()))
     post = webform.WebFormPost(name=name, email=email, subject=subject, message=message, category=category,
                                account=account, website=website, form_token=form_token)
     ok = webform.check_post(post, key, now, allowed, default)
-    created = interactions.record_interaction(deps, None, NewInteraction(
-        channel="internet", category=ok.category, subject=ok.subject, text=ok.message, account_id=ok.account,
-        customer_email=ok.email, customer_name=ok.name or None), now)
+    new = NewInteraction(channel="internet", category=ok.category, subject=ok.subject, text=ok.message,
+                         account_id=ok.account, customer_email=ok.email, customer_name=ok.name or None)
+    try:
+        created = interactions.record_interaction(deps, None, new, now)
+    except InvalidRequest:
+        if not ok.account:
+            raise
+        # an account number we do not know (a typo): the message is recorded all the same, the number kept as text
+        created = interactions.record_interaction(deps, None, new.model_copy(update={
+            "account_id": None, "text": f"{ok.message}\n\n(account number given: {ok.account}, not found)"}), now)
     logger.info("web form post recorded", extra={"interaction_id": created.id})
+    from dunning.app.interaction_mail import send_auto_reply  # the category's acknowledgement, if it has one
+
+    send_auto_reply(context.interaction_mail(), created, "created", now)
     return Response(status_code=201, content_type="application/json", body=Recorded(number=created.number))
 
 
