@@ -97,6 +97,7 @@ class PrintExtractInput(BaseModel):
     letters_total: int = 0
     shards_total: int = 0
     max_attempts: int = Field(default=0, ge=0)  # fixed by the first round (attempt_cap); 0: not yet
+    parts: int = Field(default=0, ge=0)  # cut by the first round
 
 
 class ShardInput(BaseModel):
@@ -325,6 +326,24 @@ def print_extract_step(payload: PrintExtractInput, deps: ExtractDeps, options: E
     return extract_when_ready(payload, deps, options, sleep)
 
 
+def part_key(as_of: date, run_id: str, part: int) -> str:
+    """A part's letter ids (a JSON list) in the runs bucket, written by the extract's first round."""
+    return f"runs/{as_of.isoformat()}/{run_id}/print-plan/parts/{part:04d}.json"
+
+
+class _Parts:
+    """The run's parts, each read from the runs bucket when first needed."""
+
+    def __init__(self, count: int, read: Callable[[int], list[str]]) -> None:
+        self.count, self.read = count, read
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, k: int) -> list[str]:
+        return self.read(k)
+
+
 def letter_parts(results: Iterable[dict[str, Any]], part_letters: int) -> list[list[str]]:
     """The run's letters from its batch results (in batch order, each once), cut at batch boundaries into parts
     of at least ``part_letters`` letters (the last may be smaller)."""
@@ -356,10 +375,25 @@ def extract_when_ready(payload: PrintExtractInput, deps: ExtractDeps, options: E
     rendered and the rest goes to the print queue, for the next extract."""
     if deps.plans is None:
         raise ValueError("a run's extract needs the runs bucket for its shard plan (ExtractDeps.plans)")
-    runs = deps.runs.batch_results(payload.run_id) if deps.runs is not None else []
-    parts = letter_parts(runs, options.part_shards * options.shard_size)
+    plans = deps.plans
+    if payload.attempt == 0 or not payload.parts:  # the first round cuts the run's letters into parts (a file each)
+        results = deps.runs.batch_results(payload.run_id) if deps.runs is not None else []
+        cut = letter_parts(results, options.part_shards * options.shard_size)
+        for k, ids in enumerate(cut):
+            plans.put_json(part_key(payload.as_of, payload.run_id, k), ids)
+        known: dict[int, list[str]] = dict(enumerate(cut))
+        count = len(cut)
+    else:
+        known, count = {}, payload.parts
+
+    def part(k: int) -> list[str]:
+        if k not in known:
+            known[k] = list(plans.get_json(part_key(payload.as_of, payload.run_id, k)))
+        return known[k]
+
+    parts = _Parts(count, part)
     attempt = payload.attempt + 1
-    cap = payload.max_attempts or attempt_cap(sum(len(p) for p in parts), len(parts), options)
+    cap = payload.max_attempts or attempt_cap(sum(len(p) for p in known.values()), count, options)
     last = attempt >= cap
     deadline = time.monotonic() + options.poll_for
     done = payload.parts_done
@@ -387,7 +421,7 @@ def extract_when_ready(payload: PrintExtractInput, deps: ExtractDeps, options: E
         queued = queue_for_print(deps.contacts, unrendered)
         logger.warning("letters not rendered in time go to the print queue", extra={"letters": queued})
     if finished:  # the last part takes the print queue: letters from users, events, reprints, earlier runs
-        mine = {i for p in parts for i in p}
+        mine = {i for k in range(len(parts)) for i in parts[k]}
         queue = [i for i in deps.contacts.print_queue_ids() if i not in mine]
         ready_states.extend(deps.contacts.letter_states(queue) if queue else [])
     prefix = extract_prefix(payload.as_of, payload.run_id, datetime.now(UTC))

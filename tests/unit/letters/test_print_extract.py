@@ -234,8 +234,9 @@ def test_the_extract_is_planned_part_by_part_as_the_letters_render_and_numbers_i
     # the cap: a round per part plus one wait per MIN_LETTERS_PER_SECOND x wait_seconds letters, at least 1
     assert first["max_attempts"] == 3 + 1
 
-    carried = {k: first[k] for k in ("attempt", "parts_done", "next_shard", "letters_total", "shards_total",
-                                     "max_attempts")}
+    carried = {k: first[k] for k in ("attempt", "parts", "parts_done", "next_shard", "letters_total",
+                                     "shards_total", "max_attempts")}
+    aws.runs = None  # later rounds read their parts from the runs bucket, not the batch results
     idle = extract_when_ready(PrintExtractInput(run_id=RUN, as_of=AS_OF, **carried), aws, opts)
     assert (idle.ready, idle.letters, idle.shards, idle.parts_done, idle.attempt) == (False, 0, [], 1, 2)
 
