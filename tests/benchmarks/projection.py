@@ -35,6 +35,11 @@ EXTRACT_BASE_MB = 150  # a shard Lambda before its first letter: runtime, boto3,
 EXTRACT_LANGUAGES = 4  # each language's last shard is partial (en, pt-BR, ru, ar in the demo data)
 SHARD_EVENTS = 7  # history events per INLINE shard iteration: iteration started/succeeded + BuildShard (5)
 S3_PUT_MB_S = 50  # one PutObject stream of a merged shard PDF (assumption)
+TABLE_RRU = 40_000  # a table's read throughput, on-demand (DynamoDB quotas: default per-table maximum)
+SCAN_PAGE_RRU = 128  # one 1 MB Scan page, eventually consistent: 0.5 RRU per 4 KB (DynamoDB read units)
+SEGMENT_EVENTS = 7  # history events per INLINE Assign segment: iteration started/succeeded + AssignSegment (5)
+ROUND_EVENTS = 11  # an extract round without shards: PrintExtract (5) + two Choices (2 each) + Wait (2)
+ROUND_MAP_EVENTS = 4  # a round with shards adds its Map's entered/started/succeeded/exited
 
 
 @dataclass
@@ -95,15 +100,34 @@ def print_extract(prof: Profile, rnd: Any, letters: dict[str, Any], letters_n: f
     peak_per_letter = letters["extract"].get("peak_bytes_per_letter",
                                              10 * letters["extract"]["merged_bytes_per_letter"])
     shard_mem_mb = EXTRACT_BASE_MB + shard_letters * peak_per_letter / 1e6
-    # the plan, after the in-function polling: the last poll's read may start just before the deadline, then the
-    # plan reads the queue and writes the plan files - two full reads of the letter states at most. The measured
-    # CPU covers every polling round of the local run: it is divided by the states read per letter (items per
-    # BatchGetItem call: 100).
+    # the plan, part by part (dunning.app.print_extract): the first round cuts the run's letters (from its batch
+    # results) into parts of PART_SHARDS x shard_size letters, a file each; every later round reads the next part's
+    # file and its letters' states (100 per BatchGetItem) and writes its shard plans. The measured CPU covers
+    # every polling round of the local run: it is divided by the states read per letter (items per BatchGetItem
+    # call: 100); reading an id in the batch results is taken to cost as much as reading a letter's state.
+    from dunning.app.print_extract import PART_SHARDS, attempt_cap
+
     reads_per_letter = max(1.0, u.calls.get(plan_fn, {}).get("dynamodb.BatchGetItem", 0.0) * 100)
     read_cpu_ms = u.cpu_ms.get(plan_fn, 0.0) / reads_per_letter * cpu_scale(prof.memory_mb.get(plan_fn, 512), a)
-    full_read_s = (letters_n * read_cpu_ms + math.ceil(letters_n / 100) * a.latency_ms["dynamodb.BatchGetItem"]) / 1000
-    plan_s = 2 * full_read_s + (shards * a.latency_ms["s3.PutObject"] + 3 * a.latency_ms["dynamodb.Query"]) / 1000
+    part_letters = min(float(PART_SHARDS * shard_size), max(letters_n, 1.0))
+    parts = max(1, math.ceil(letters_n / (PART_SHARDS * shard_size)))
+    shards_per_part = math.ceil(part_letters / shard_size) + EXTRACT_LANGUAGES - 1
+    shards = parts * shards_per_part
+    waves = math.ceil(shards_per_part / concurrency) * parts
+    cut_s = (letters_n * read_cpu_ms + math.ceil(letters_n / 100) * a.latency_ms["dynamodb.Query"] / 10
+             + parts * a.latency_ms["s3.PutObject"]) / 1000  # a Query page holds ~1,000 ids
+    part_plan_s = (a.latency_ms["s3.GetObject"] + part_letters * read_cpu_ms
+                   + math.ceil(part_letters / 100) * a.latency_ms["dynamodb.BatchGetItem"]
+                   + shards_per_part * a.latency_ms["s3.PutObject"]) / 1000
+    last_plan_s = part_plan_s + (parts * a.latency_ms["s3.GetObject"] + letters_n * read_cpu_ms / 100
+                                 + 3 * a.latency_ms["dynamodb.Query"]) / 1000  # + the parts' ids, the queue
+    plan_s = max(cut_s, last_plan_s)
+    part_build_s = math.ceil(shards_per_part / concurrency) * shard_s
     plan_limit = rnd.timeout_s.get(plan_fn, 900) - poll_s
+    wait_s = template_default("PrintExtractWaitSeconds", 60)
+    from dunning.app.print_extract import ExtractOptions
+
+    cap = attempt_cap(int(letters_n), parts, ExtractOptions(wait_seconds=wait_s, shard_size=shard_size))
     ref = {"key": plan_key(date(2026, 11, 16), "run-2026-11-16-0123abcd", "pt-BR", 999), "language": "pt-BR",
            "shard": 999, "letters": shard_size}
     result = {"language": "pt-BR", "shard": 999, "letters": shard_size,
@@ -113,7 +137,10 @@ def print_extract(prof: Profile, rnd: Any, letters: dict[str, Any], letters_n: f
             "shard_letters": shard_letters, "ms_per_letter": ms_per_letter, "get_ms": get_ms, "cpu_ms": cpu_ms,
             "shard_s": shard_s, "shard_mem_mb": shard_mem_mb, "shard_mem": shard_mem,
             "shard_timeout": rnd.timeout_s.get(shard_fn, 600), "peak_per_letter": peak_per_letter,
-            "plan_s": plan_s, "plan_limit": plan_limit, "payload": payload, "total_s": plan_s + waves * shard_s}
+            "plan_s": plan_s, "plan_limit": plan_limit, "payload": payload, "parts": parts,
+            "part_letters": part_letters, "shards_per_part": shards_per_part, "cut_s": cut_s,
+            "part_plan_s": part_plan_s, "part_build_s": part_build_s, "wait_s": wait_s, "poll_s": poll_s,
+            "max_attempts": cap, "total_s": cut_s + parts * (part_plan_s + part_build_s)}
 
 
 def _table_wru(rnd: Any, function: str, table: str) -> float:
@@ -141,6 +168,16 @@ def assumptions_table() -> list[list[str]]:
         ["A function's heap before its work", f"{LAMBDA_BASE_MB} MB", "assumption"],
         ["Print shard PutObject stream", f"{S3_PUT_MB_S} MB/s", "assumption"],
         ["Accounts in the largest strategy", "60%", "assumption (history partition key)"],
+        ["Table read throughput (ledger, on-demand)", f"{TABLE_RRU:,} RRU/s",
+         "DynamoDB quotas: per-table read throughput, default"],
+        ["A Scan page's read units", f"{SCAN_PAGE_RRU} RRU per 1 MB page", "DynamoDB read units: eventually "
+         "consistent, 0.5 per 4 KB"],
+        ["DescribeTable ItemCount freshness", "about 6 hours", "DynamoDB DescribeTable reference: an estimate; "
+         "AssignSegmentItems keeps the headroom"],
+        ["Slowest rendering the extract's attempt cap waits for", "20 letters/s",
+         "design choice (dunning.app.print_extract.MIN_LETTERS_PER_SECOND)"],
+        ["Letters of one part of the extract", "4 shards", "design choice (PART_SHARDS)"],
+        ["Reading an id in the batch results", "as a letter's state read", "assumption (upper bound)"],
         ["Latencies per AWS call, Graviton factor, vCPU share", "see item 4", "cost model Assumptions"],
     ]
 
@@ -162,8 +199,23 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
     def fn_ms(fn: str, driver: str) -> float:
         return lambda_ms(fn, u[driver], mem.get(fn, 512), a)
 
-    assign_s = (fn_ms("AssignFunction", "run") + fn_ms("AssignFunction", "batch") * batches
-                + fn_ms("AssignFunction", "account") * accounts) / 1000
+    # Assign, fanned out (dunning.app.assign): one invocation per AssignSegmentItems ledger items, each scanning
+    # SCAN_SEGMENTS Scan segments in threads, AssignConcurrency at once; the ledger's items per account are the
+    # local run's (the items ingest wrote into the ledger, plus each account's collection state, ÷ accounts)
+    from dunning.app.assign import SCAN_SEGMENTS, segments_for
+
+    ledger_items_local = sum(c.items for c in rnd.load_calls if c.service == "dynamodb"
+                             and c.operation == "BatchWriteItem" and c.resource == "LedgerTable") + rnd.accounts
+    items_per_account = ledger_items_local / max(1, rnd.accounts) if ledger_items_local > rnd.accounts else 20.0
+    segment_items = template_default("AssignSegmentItems", 2_000_000)
+    assign_conc = template_default("AssignConcurrency", 8)
+    segments = segments_for(int(accounts * items_per_account), segment_items)
+    segment_s = (fn_ms("AssignFunction", "batch") * batches / segments
+                 + fn_ms("AssignFunction", "account") * accounts / segments) / 1000
+    assign_waves = math.ceil(segments / min(assign_conc, segments))
+    assign_s = (2 * fn_ms("AssignFunction", "run") / 1000 + assign_waves * (segment_s + CHILD_OVERHEAD_MS / 1000))
+    scan_rru = (min(assign_conc, segments) * accounts / segments / max(segment_s, 1e-9)
+                * u["account"].calls.get("AssignFunction", {}).get("dynamodb.Scan", 0.0) * SCAN_PAGE_RRU)
     evaluate_s = (fn_ms("EvaluateFunction", "batch") + fn_ms("EvaluateFunction", "account") * batch_size) / 1000
     create_s = (fn_ms("CreateContactsFunction", "batch")
                 + fn_ms("CreateContactsFunction", "acting") * batch_size * acting_share) / 1000
@@ -178,12 +230,16 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
     consumers = STREAM_SHARDS * parallel
     render_letter_ms = fn_ms("RenderLetterFunction", "letter")
     render_s = letters_n * render_letter_ms / 1000 / consumers
-    wait_s = int(rnd.settings_env.get("PrintExtractFunction", {}).get("PRINT_EXTRACT_WAIT_SECONDS", 60))
-    wait_s = 60 if wait_s < 60 else wait_s  # the template's default on AWS (the local stack uses 1)
-    max_attempts = 30
-    attempts_needed = math.ceil(render_s / wait_s) + 1
     ex = print_extract(prof, rnd, letters, letters_n, a)
-    extract_s = ex["total_s"]
+    wait_s = ex["wait_s"]  # the template's default on AWS (the local stack uses 1)
+    max_attempts = ex["max_attempts"]
+    # the letters render from the Map's first contacts on, as fast as the consumers go (the Map creates them
+    # faster: see the contacts write rate); the extract follows part by part, each planned and built once its
+    # letters are rendered, so it ends a poll, a part's plan and its shards after the last letter - or later,
+    # if planning and building the parts takes longer than rendering them
+    render_span_s = max(render_s, map_s)
+    # rounds: one per part, plus at most one idle round per wait while rendering (PrintExtractPollSeconds 0)
+    attempts_needed = ex["parts"] + math.ceil(render_span_s / wait_s)
     # payloads (Step Functions state I/O): assign's output lists the batches
     sfn_out = [i.out_bytes for i in rnd.invocations if i.function == "AssignFunction"]
     local_batches = max(1, int(rnd.summary.get("batch_count", 1)))
@@ -195,12 +251,18 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
     tr = transitions(rnd.history)
     task_events = 5  # TaskStateEntered, Scheduled, Started, Succeeded, StateExited per task state
     inline_per_batch = 2 + 2 * task_events  # iteration started/succeeded + Evaluate + CreateContacts
-    loop_events = 9  # PrintExtract task (5) + Choice (2) + Wait (2)
     shard_iterations = tr["by_state"].get("BuildShard", 0)  # the print extract's INLINE Map, in the parent
-    fixed_events = (tr["events"] - (tr["map_iterations"] - shard_iterations) * inline_per_batch
-                    - shard_iterations * SHARD_EVENTS - tr["print_attempts"] * loop_events)
-    distributed_events = fixed_events + max_attempts * loop_events + 10 + ex["shards"] * SHARD_EVENTS
-    inline_events = fixed_events + batches * inline_per_batch + max_attempts * loop_events + ex["shards"] * SHARD_EVENTS
+    segment_iterations = tr["by_state"].get("AssignSegment", 0)  # the Assign fan-out's INLINE Map
+    batch_iterations = tr["by_state"].get("Evaluate", 0)
+    rounds_local = tr["print_attempts"]
+    rounds_with_map = tr["by_state"].get("ExtractShards", 0)
+    fixed_events = (tr["events"] - batch_iterations * inline_per_batch - shard_iterations * SHARD_EVENTS
+                    - segment_iterations * SEGMENT_EVENTS - rounds_local * ROUND_EVENTS
+                    - rounds_with_map * ROUND_MAP_EVENTS)
+    # the worst case: every round up to the attempt cap, every shard in its own round's Map
+    distributed_events = (fixed_events + segments * SEGMENT_EVENTS + max_attempts * ROUND_EVENTS + 10
+                          + ex["parts"] * ROUND_MAP_EVENTS + ex["shards"] * SHARD_EVENTS)
+    inline_events = distributed_events + batches * inline_per_batch
     # DynamoDB: largest items / batches
     history_entry = max(s.history_entry_bytes for s in steps) if steps else 300
     history_item_worst = history_entry * min(batch_size, HISTORY_CHUNK)  # a full item, one strategy
@@ -211,7 +273,7 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
     # history: pk = HIST#{strategy}#{shard}; a strategy's batches spread over HISTORY_SHARDS keys
     history_wru_per_batch = history_entry * batch_size / 1024 + 1  # compressed bytes of a batch's decisions
     hot_wcu = history_wru_per_batch * max_conc / max(child_s, 1e-9) * 0.6 / HISTORY_SHARDS  # 60% in "standard"
-    peak_concurrency = max_conc + 2 * consumers + 1 + ex["concurrency"]  # as if the extract overlapped the Map
+    peak_concurrency = max(assign_conc, max_conc + 2 * consumers + 1 + ex["concurrency"])  # extract during the Map
     size = f"{accounts / 1e6:g}M" if accounts >= 1e6 else f"{accounts / 1e3:g}k"
     # Lambda durations of the stream batches, memory of a batch, the new tables' write rates, S3 request rates
     render_batch = next((m.get("batch_size") or 25 for m in rnd.stream_mappings
@@ -223,8 +285,6 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
     manifest = max((s.manifest_bytes for s in steps), default=0)
     peak_eval = max((s.evaluate_peak_bytes for s in steps if getattr(s, "evaluate_peak_bytes", 0)), default=0)
     evaluate_mem_mb = LAMBDA_BASE_MB + (peak_eval or 20 * manifest) / 1e6
-    from dunning.app.assign import SCAN_SEGMENTS
-
     assign_mem_mb = LAMBDA_BASE_MB + SCAN_SEGMENTS * (peak_eval or 20 * manifest) / 1e6  # a batch per segment
     letters_per_s = consumers / max(render_letter_ms / 1000, 1e-9)
     acting_n = max(1.0, float(rnd.summary.get("acting_accounts", 1)))
@@ -236,20 +296,34 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
     from dunning.app.print_extract import FETCH_WORKERS
 
     shard_gets_per_s = min(ex["shards"], ex["concurrency"]) * FETCH_WORKERS / (a.latency_ms["s3.GetObject"] / 1000)
-    manifest_puts_per_s = SCAN_SEGMENTS / max(fn_ms("AssignFunction", "account") * batch_size / 1000, 1e-9)
-    delivered_s = evaluated_s + render_s + extract_s
+    manifest_puts_per_s = (min(assign_conc, segments) * SCAN_SEGMENTS
+                           / max(fn_ms("AssignFunction", "account") * batch_size / 1000, 1e-9))
+    segment_out = len(json.dumps(list(range(batches)))) + segments * 120  # the fan-out Map's results
+    render_start_s = assign_s + child_s
+    render_end_s = render_start_s + render_span_s
+    extract_start_s = evaluated_s + ex["cut_s"]  # the first round, after the summary
+    extract_end_s = max(render_end_s + wait_s + ex["part_plan_s"] + ex["part_build_s"],
+                        extract_start_s + ex["parts"] * (ex["part_plan_s"] + ex["part_build_s"]))
+    extract_s = extract_end_s - render_end_s  # after the last letter
+    delivered_s = extract_end_s
     checks = [
         Check(f"Step Functions payload: assign output (batch list) at {size} accounts", assign_out_1m, SFN_PAYLOAD,
               "B"),
         Check("Step Functions payload: largest task output measured", task_max, SFN_PAYLOAD, "B"),
         Check("Step Functions payload: largest task input measured", task_in_max, SFN_PAYLOAD, "B"),
-        Check("History events, parent execution (DISTRIBUTED, 30 polling attempts)", distributed_events,
-              HISTORY_EVENTS, "events"),
+        Check("Step Functions payload: Assign segment results (the manifest step's input)", segment_out,
+              SFN_PAYLOAD, "B", f"{segments} segments' batch numbers"),
+        Check(f"History events, parent execution (DISTRIBUTED, {segments} Assign segments, {max_attempts} extract "
+              "rounds: the attempt cap)", distributed_events, HISTORY_EVENTS, "events",
+              "worst case: every round up to the cap"),
         Check("Lambda concurrency at peak (Map + stream consumers + summary)", peak_concurrency, LAMBDA_CONCURRENCY,
               "executions"),
-        Check(f"Assign Lambda duration at {size} accounts vs its timeout", assign_s,
+        Check(f"Assign Lambda duration at {size} accounts vs its timeout (one segment invocation)", segment_s,
               timeouts.get("AssignFunction", 900), "s",
-              f"one function scans ({SCAN_SEGMENTS} segments in threads) and writes every manifest"),
+              f"{segments} invocations of {accounts / segments:,.0f} accounts ({segment_items:,} ledger items at "
+              f"{items_per_account:.1f} per account), {SCAN_SEGMENTS} Scan segments each in threads"),
+        Check("Ledger reads while Assign scans (AssignConcurrency invocations)", scan_rru, TABLE_RRU, "RRU/s",
+              f"{min(assign_conc, segments)} at once × {SCAN_PAGE_RRU} RRU per 1 MB page"),
         Check("Assign Lambda memory (a batch being filled per segment) vs its MemorySize", assign_mem_mb,
               mem.get("AssignFunction", 2048), "MB", f"{LAMBDA_BASE_MB} MB + {SCAN_SEGMENTS} × a batch's peak"),
         Check("Evaluate Lambda memory (one manifest batch, parsed) vs its MemorySize", evaluate_mem_mb,
@@ -278,8 +352,9 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
               "s"),
         Check("CreateContacts Lambda duration per batch vs its timeout", create_s,
               timeouts.get("CreateContactsFunction", 300), "s"),
-        Check("Print extract plan (run's letter states + shard plan) vs Timeout − PrintExtractPollSeconds",
-              ex["plan_s"], ex["plan_limit"], "s", "what the plan function has left after polling in-function"),
+        Check("Print extract round (the longest: cutting the parts, or the last part + the queue) vs Timeout − "
+              "PrintExtractPollSeconds", ex["plan_s"], ex["plan_limit"], "s",
+              f"{ex['parts']} parts of {ex['part_letters']:,.0f} letters; a part's round {ex['part_plan_s']:.1f} s"),
         Check(f"Print extract shard Lambda duration ({ex['shard_letters']:,.0f} letters) vs its timeout",
               ex["shard_s"], ex["shard_timeout"], "s",
               f"{ex['ms_per_letter']:.2f} ms per letter: GET {ex['get_ms']:.1f} ms (latency ÷ concurrent GETs) + "
@@ -288,8 +363,9 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
               f"{EXTRACT_BASE_MB} MB + {ex['peak_per_letter'] / 1e3:.0f} KB per letter (measured peak of a merge)"),
         Check(f"Step Functions payload: print plan + shard results ({ex['shards']} shards)", ex["payload"],
               SFN_PAYLOAD, "B", "shard contact ids stay in S3; the state carries their keys"),
-        Check("Print-extract polling attempts needed vs PRINT_EXTRACT_MAX_ATTEMPTS", attempts_needed, max_attempts,
-              "attempts", "after the last attempt the extract is built from what is rendered"),
+        Check("Print-extract rounds needed vs the attempt cap (from the run's letters)", attempts_needed,
+              max_attempts, "attempts", f"a round per part + one per {wait_s} s wait while rendering; after the cap "
+              "the rendered letters are extracted and the rest queued"),
         Check("DynamoDB BatchWriteItem items per call (max measured)", max((c.items for c in writes), default=0),
               DDB_BATCH_WRITE_ITEMS, "items", "chunked at the limit by construction (dynamo.batch_write)",
               enforced=True),
@@ -310,7 +386,9 @@ def project(prof: Profile, rnd: Any, letters: dict[str, Any], steps: list[Any], 
         "emails": emails_n, "render_letter_ms": render_letter_ms, "consumers": consumers, "render_s": render_s,
         "extract_s": extract_s, "attempts_needed": attempts_needed, "wait_s": wait_s,
         "extract": dict(ex), "inline_history_events": inline_events,
-        "delivered_s": delivered_s, "checks": checks,
+        "delivered_s": delivered_s, "checks": checks, "segments": segments, "segment_s": segment_s,
+        "assign_concurrency": assign_conc, "assign_waves": assign_waves, "items_per_account": items_per_account,
+        "render_end_s": render_end_s, "extract_end_s": extract_end_s, "render_span_s": render_span_s,
         "assign_per_account_ms": fn_ms("AssignFunction", "account"),
         "scan_pages_per_account": u["account"].calls.get("AssignFunction", {}).get("dynamodb.Scan", 0.0),
     }

@@ -175,3 +175,38 @@ def test_a_letter_whose_own_pdf_expired_comes_back_from_its_print_file_through_t
 
     assert cli([*base, "get", "c-nobody", "-o", str(out)]) == 2
     assert "--account" in capsys.readouterr().err
+
+
+def test_assign_fans_out_over_the_ledgers_scan_segments_and_the_manifest_holds_each_account_once(stack, first_run):
+    # the run's execution went through the fan-out: begin, one AssignSegment per planned segment, the manifest
+    sfn = stack.client("stepfunctions")
+    history = sfn.get_execution_history(executionArn=first_run["executionArn"], maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+    assert entered[:2] == ["Assign", "ScanSegments"] and "AssignManifest" in entered
+    summary = json.loads(first_run["output"])
+    record = next(i for i in table_items(stack, "RunsTable") if i["sk"] == "RUN" and i["run_id"] == summary["run_id"])
+    plan = next(json.loads(e["taskSucceededEventDetails"]["output"])["Payload"] for e in history
+                if e["type"] == "TaskSucceeded" and "total_segments" in e["taskSucceededEventDetails"]["output"])
+    assert entered.count("AssignSegment") == len(plan["segments"]) >= 1
+
+    # three invocations over 3 x 2 Scan segments of the real ledger (moto's parallel Scan) give the same accounts
+    lam = stack.client("lambda")
+
+    def invoke(payload: dict) -> dict:
+        resp = lam.invoke(FunctionName=stack.function_name("AssignFunction"), Payload=json.dumps(payload).encode())
+        body = json.loads(resp["Payload"].read())
+        assert "FunctionError" not in resp, body
+        return body
+
+    run_id, as_of = "run-2026-11-16-fanout01", DEMO_AS_OF.isoformat()
+    prefix = f"runs/{as_of}/{run_id}"
+    common = {"run_id": run_id, "as_of": as_of, "manifest_prefix": prefix}
+    parts = [invoke({"action": "segment", **common, "segment": s, "total_segments": 6, "scan_segments": 2})
+             for s in range(3)]
+    manifest = invoke({"action": "manifest", **common, "started_at": "2026-11-16T05:00:00+00:00",
+                       "segments": parts})
+    assert manifest["batches"] == list(range(manifest["batch_count"]))
+    s3 = stack.client("s3")
+    accounts = [row["account_id"] for b in manifest["batches"] for row in json.loads(
+        s3.get_object(Bucket=stack.outputs["RunsBucketName"], Key=f"{prefix}/batch-{b:06d}.json")["Body"].read())]
+    assert len(accounts) == len(set(accounts)) == manifest["accounts"] == record["accounts"]

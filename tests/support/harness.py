@@ -339,7 +339,7 @@ def _params_for_iam(params: dict[str, Any]) -> dict[str, Any]:
     """The parameters that name resources (tables, indexes, buckets, keys, identities, queues, functions)."""
     out: dict[str, Any] = {}
     for k in ("TableName", "IndexName", "Bucket", "Key", "Prefix", "FromEmailAddress", "QueueUrl", "FunctionName",
-              "stateMachineArn"):
+              "stateMachineArn", "SecretId"):
         if k in params:
             out[k] = params[k]
     if "RequestItems" in params:

@@ -12,6 +12,9 @@ Every botocore client created while the hooks are installed gets four handlers o
 * ``before-parameter-build`` (once per API call): opens a :class:`Call` with the API parameters;
 * ``before-send`` (once per HTTP attempt): may return a fault response or raise a timeout instead;
 * ``after-call`` / ``after-call-error``: closes the call, successful or not.
+
+An S3 client's presigning methods are wrapped too (they send nothing): a presigned POST is recorded as the
+PutObject it authorises (botocore emits no event for it).
 """
 
 from __future__ import annotations
@@ -107,6 +110,35 @@ class Hooks:
         events.register("before-send", self._before_send)
         events.register("after-call", self._after_call)
         events.register("after-call-error", self._after_call_error)
+        if client.meta.service_model.service_name == "s3":
+            self._wrap_presigning(client)
+
+    def _wrap_presigning(self, s3: Any) -> None:
+        """Presigning makes no request. A presigned POST is an upload signed with the function's role (a PutObject
+        need) but botocore emits no ``before-parameter-build`` for it: open and close a call as the handlers do.
+        A presigned URL emits one (a GetObject need) and never an ``after-call``: its call is closed here."""
+        hooks = self
+        post, url = s3.generate_presigned_post, s3.generate_presigned_url
+
+        def generate_presigned_post(Bucket: str, Key: str, *args: Any, **kwargs: Any) -> Any:
+            hooks._before_parameter_build({"Bucket": Bucket, "Key": Key}, "before-parameter-build.s3.PutObject")
+            ok = False
+            try:
+                answer = post(Bucket, Key, *args, **kwargs)
+                ok = True
+                return answer
+            finally:
+                hooks._finish("presign.s3.PutObject", ok=ok)
+
+        def generate_presigned_url(*args: Any, **kwargs: Any) -> Any:
+            depth = len(hooks._scope.calls)
+            try:
+                return url(*args, **kwargs)
+            finally:
+                del hooks._scope.calls[depth:]
+
+        s3.generate_presigned_post = generate_presigned_post
+        s3.generate_presigned_url = generate_presigned_url
 
     def attach(self, stack: Any) -> None:
         """Know which function each invocation runs (wraps the in-process runtime's ``invoke``)."""
@@ -119,9 +151,10 @@ class Hooks:
         def invoke(fn: Any, event: Any) -> tuple[str, bool, str]:
             # Each function has its own sandboxes on Lambda; in-process they share module state. The published
             # configuration is cached per sandbox: forget it, so every function reads it as on Lambda.
-            from dunning.store import blobs
+            from dunning.store import blobs, secrets
 
             blobs._config_cache.clear()
+            secrets.clear_cache()  # ... and the signing key, which each function reads from Secrets Manager
             previous = scope.function
             scope.function = logical.get(fn.function_name, fn.function_name)
             token = _FUNCTION.set(scope.function)

@@ -55,3 +55,12 @@ def console_run(tmp_path_factory):
     from tests.support.console_scenario import console
 
     return shared_scenario(tmp_path_factory, "console", console)
+
+
+@pytest.fixture(scope="session")
+def interactions_run(tmp_path_factory):
+    """Interactions through every edge: the API, the web form, inbound mail, the promise sweep and the console's
+    interaction pages (tests/support/interactions_scenario.py)."""
+    from tests.support.interactions_scenario import interactions
+
+    return shared_scenario(tmp_path_factory, "interactions", interactions)

@@ -26,12 +26,14 @@ from typing import Any
 
 import pytest
 
+from dunning_ops.local.names import STACK_NAME
 from dunning_ops.local.translate import load_sam_template, translate
 from tests.support.scenario_fixtures import (  # noqa: F401
     api_run,
     clean_run,
     console_run,
     corpus_run,
+    interactions_run,
     operations_run,
     redelivered_run,
 )
@@ -53,9 +55,10 @@ def cfn() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def scenarios(clean_run, redelivered_run, corpus_run, operations_run, api_run, console_run):  # noqa: F811
+def scenarios(clean_run, redelivered_run, corpus_run, operations_run, api_run, console_run,  # noqa: F811
+              interactions_run):  # noqa: F811
     return {"clean": clean_run, "redelivered": redelivered_run, "corpus": corpus_run, "operations": operations_run,
-            "api": api_run, "console": console_run}
+            "api": api_run, "console": console_run, "interactions": interactions_run}
 
 
 # ---------------------------------------------------------------------------------------------- ARNs
@@ -74,6 +77,13 @@ class Resolver:
         if kind == "AWS::SQS::Queue":
             return f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT}:{physical.rsplit('/', 1)[-1]}"
         raise ValueError(f"no ARN rule for {kind}")
+
+    def secret_arn(self, logical: str) -> str:
+        """A secret's Ref is its ARN; the local stack makes it through the API (moto's CloudFormation cannot),
+        named ``{stack}-{logical}`` with the random six-character suffix Secrets Manager appends."""
+        if logical in self.resources:
+            return self.resources[logical]
+        return f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{STACK_NAME}-{logical}-??????"
 
     def value(self, node: Any) -> str:
         if isinstance(node, str):
@@ -96,9 +106,14 @@ class Resolver:
             return self.arn(name[:-4])
         if name in self.parameters:
             return self.parameters[name]
+        if self.cfn["Resources"].get(name, {}).get("Type") == "AWS::SecretsManager::Secret":
+            return self.secret_arn(name)
         return self.resources[name]
 
     def logical(self, arn: str) -> str:
+        for logical, kind in ((k, v["Type"]) for k, v in self.cfn["Resources"].items()):
+            if kind == "AWS::SecretsManager::Secret" and fnmatchcase(arn, self.secret_arn(logical)):
+                return logical
         for logical, physical in self.resources.items():
             name = physical.rsplit("/", 1)[-1]
             if name and name in arn:
@@ -145,6 +160,8 @@ def needs_from_calls(calls: list[dict[str, Any]], function: str, r: Resolver) ->
             address = parseaddr(p.get("FromEmailAddress", ""))[1]
             identity = f"arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/"
             out.add((f"ses:{op}", (identity + address, identity + address.rpartition("@")[2])))
+        elif c["service"] == "secretsmanager":
+            out.add((f"secretsmanager:{op}", (p.get("SecretId", "*"),)))
         elif c["service"] == "sfn":
             out.add((f"states:{op}", (p.get("stateMachineArn", "*"),)))
         elif (c["service"], op) == ("cognito-identity-provider", "InitiateAuth"):

@@ -575,8 +575,11 @@ def _complete_activity(deps: InteractionDeps, principal: Principal, contact_id: 
 
 # ---------------------------------------------------------------------------------------------- attachments
 def start_upload(deps: InteractionDeps, principal: Principal | None, interaction_id: str, filename: str,
-                 content_type: str, size: int, shared_with: Visibility) -> UploadTicket:
-    """A presigned POST for one file: the Content-Type fixed, the size 1 byte to ``size`` (at most 10 MiB)."""
+                 content_type: str, size: int, shared_with: Visibility, *,
+                 redirect: Callable[[str], str] | None = None) -> UploadTicket:
+    """A presigned POST for one file: the Content-Type fixed, the size 1 byte to ``size`` (at most 10 MiB);
+    ``redirect``: attachment id -> where S3 sends the browser after the upload (the console's completion page),
+    signed into the POST policy."""
     interaction = _load(deps, principal, interaction_id, Permission.INTERACTIONS_WRITE)
     refusal = upload_refusal(filename, content_type, size)
     if refusal:
@@ -588,7 +591,8 @@ def start_upload(deps: InteractionDeps, principal: Principal | None, interaction
                             interaction_id=interaction.id)
     deps.store.put_attachment(interaction.id, attachment)
     post = deps.attachments.presigned_post(attachment_key(interaction.id, attachment.attachment_id), content_type,
-                                           size, UPLOAD_SECONDS)
+                                           size, UPLOAD_SECONDS,
+                                           redirect=redirect(attachment.attachment_id) if redirect else None)
     return UploadTicket(attachment_id=attachment.attachment_id, url=post.url, fields=post.fields,
                         expires_at=now + timedelta(seconds=UPLOAD_SECONDS), max_size=size, content_type=content_type)
 
@@ -612,9 +616,7 @@ def complete_upload(deps: InteractionDeps, principal: Principal | None, interact
         deps.attachments.delete(key)
         settled = deps.store.settle_attachment(interaction.id, attachment_id, "refused", refusal)
     else:
-        settled = deps.store.settle_attachment(interaction.id, attachment_id, "stored")
-        if settled is not None:
-            settled = settled.model_copy(update={"size": head.size})
+        settled = deps.store.settle_attachment(interaction.id, attachment_id, "stored", size=head.size)
     return settled or deps.store.get_attachment(interaction.id, attachment_id) or attachment
 
 

@@ -522,18 +522,22 @@ def start_upload(interaction_id: str) -> Response:
     shared = cast("Visibility", _choice(values, "shared_with", SHARE_WITH))
     if content_type not in ALLOWED_CONTENT_TYPES:
         return _upload_refused(interaction_id, "type", content_type)
-    try:
-        ticket = uc.start_upload(_deps(), user, interaction_id, filename, content_type, MAX_ATTACHMENT_BYTES, shared)
-    except InvalidRequest as exc:
-        return _upload_refused(interaction_id, _refusal_kind(str(exc)), str(exc))
     c = _console()
     back = c.app.current_event
     host = back.headers.get("host", "")
     # API Gateway says https (X-Forwarded-Proto); the local gateway is plain http, as its cookies say
     scheme = back.headers.get("x-forwarded-proto") or ("https" if c.settings().secure_cookies else "http")
-    redirect_to = (f"{scheme}://{host}{BASE}/{quote(interaction_id, safe='')}/attachments/"
-                   f"{quote(ticket.attachment_id, safe='')}/complete")
-    fields = {**ticket.fields, "success_action_redirect": redirect_to}
+
+    def redirect_to(attachment_id: str) -> str:
+        return (f"{scheme}://{host}{BASE}/{quote(interaction_id, safe='')}/attachments/"
+                f"{quote(attachment_id, safe='')}/complete")
+
+    try:
+        ticket = uc.start_upload(_deps(), user, interaction_id, filename, content_type, MAX_ATTACHMENT_BYTES, shared,
+                                 redirect=redirect_to)
+    except InvalidRequest as exc:
+        return _upload_refused(interaction_id, _refusal_kind(str(exc)), str(exc))
+    fields = ticket.fields  # success_action_redirect is in the signed policy
     return _page("interaction_upload.html.j2", "interactions", form_origin=security.origin_of(ticket.url),
                  interaction_id=interaction_id, ticket=ticket, fields=fields, filename=filename,
                  content_type=content_type, max_size=_size(MAX_ATTACHMENT_BYTES),

@@ -32,7 +32,8 @@ class StoredObject:
 class AttachmentStore(Protocol):
     bucket: str
 
-    def presigned_post(self, key: str, content_type: str, max_size: int, seconds: int) -> PresignedPost: ...
+    def presigned_post(self, key: str, content_type: str, max_size: int, seconds: int,
+                       redirect: str | None = None) -> PresignedPost: ...
     def head(self, key: str) -> StoredObject | None: ...
     def presigned_get(self, key: str, seconds: int, filename: str, content_type: str) -> str: ...
     def delete(self, key: str) -> None: ...
@@ -44,12 +45,17 @@ class S3Attachments:
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
 
-    def presigned_post(self, key: str, content_type: str, max_size: int, seconds: int) -> PresignedPost:
-        """A POST policy for exactly this key and Content-Type, 1 byte to ``max_size``, encrypted at rest."""
+    def presigned_post(self, key: str, content_type: str, max_size: int, seconds: int,
+                       redirect: str | None = None) -> PresignedPost:
+        """A POST policy for exactly this key and Content-Type, 1 byte to ``max_size``, encrypted at rest;
+        ``redirect``: where S3 sends a browser after the upload (``success_action_redirect``, in the policy too)."""
         fields = {"Content-Type": content_type, "x-amz-server-side-encryption": "AES256"}
         conditions: list[Any] = [
             {"bucket": self.bucket}, {"key": key}, {"Content-Type": content_type},
             {"x-amz-server-side-encryption": "AES256"}, ["content-length-range", 1, max_size]]
+        if redirect:
+            fields["success_action_redirect"] = redirect
+            conditions.append({"success_action_redirect": redirect})
         with translated(f"presigned POST s3://{self.bucket}/{key}"):
             post = client("s3").generate_presigned_post(Bucket=self.bucket, Key=key, Fields=fields,
                                                         Conditions=conditions, ExpiresIn=seconds)

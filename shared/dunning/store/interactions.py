@@ -101,8 +101,8 @@ class InteractionStore(Protocol):
     def delete_link(self, interaction_id: str, kind: str, ref: str) -> bool: ...
     def put_attachment(self, interaction_id: str, attachment: Attachment) -> None: ...
     def get_attachment(self, interaction_id: str, attachment_id: str) -> Attachment | None: ...
-    def settle_attachment(self, interaction_id: str, attachment_id: str, status: str, reason: str = ""
-                          ) -> Attachment | None: ...
+    def settle_attachment(self, interaction_id: str, attachment_id: str, status: str, reason: str = "",
+                          size: int | None = None) -> Attachment | None: ...
     def put_task(self, interaction_id: str, task: Task) -> None: ...
     def get_task(self, interaction_id: str, task_id: str) -> Task | None: ...
     def complete_task(self, interaction_id: str, task_id: str, at: datetime) -> Task | None: ...
@@ -431,12 +431,18 @@ class DynamoInteractionsRepository:
         item = self._get(_meta_pk(interaction_id), f"ATT#{attachment_id}")
         return Attachment.model_validate(item) if item else None
 
-    def settle_attachment(self, interaction_id: str, attachment_id: str, status: str, reason: str = ""
-                          ) -> Attachment | None:
-        """pending -> stored | refused (only from pending); the new item, or None if it was not pending."""
-        item = self._update(_meta_pk(interaction_id), f"ATT#{attachment_id}", "SET #s = :s, #r = :r",
-                            names={"#s": "status", "#r": "refused_reason"},
-                            values={":s": status, ":r": reason, ":p": "pending"},
+    def settle_attachment(self, interaction_id: str, attachment_id: str, status: str, reason: str = "",
+                          size: int | None = None) -> Attachment | None:
+        """pending -> stored | refused (only from pending), with the stored object's real ``size``; the new item,
+        or None if it was not pending."""
+        names = {"#s": "status", "#r": "refused_reason"}
+        values: dict[str, Any] = {":s": status, ":r": reason, ":p": "pending"}
+        expr = "SET #s = :s, #r = :r"
+        if size is not None:
+            expr += ", #z = :z"
+            names["#z"] = "size"
+            values[":z"] = size
+        item = self._update(_meta_pk(interaction_id), f"ATT#{attachment_id}", expr, names=names, values=values,
                             condition="attribute_exists(pk) AND #s = :p")
         return Attachment.model_validate(item) if item else None
 

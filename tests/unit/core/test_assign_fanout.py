@@ -125,7 +125,8 @@ def test_the_fan_out_states_read_what_the_assign_steps_return():
 
     # the plan feeds the segment Map's items and the manifest step; the failure path's summary reads batch_count
     scan = STATES["ScanSegments"]
-    assert {scan["ItemsPath"][2:], scan["MaxConcurrencyPath"][2:]} | _paths(scan["ItemSelector"], "$.") <= fields(RunPlan)
+    read = {scan["ItemsPath"][2:], scan["MaxConcurrencyPath"][2:]} | _paths(scan["ItemSelector"], "$.")
+    assert read <= fields(RunPlan)
     assert {k.removesuffix(".$") for k in scan["ItemSelector"]} <= fields(SegmentInput)
     assert _paths(STATES["AssignSegment"]["ResultSelector"], "$.Payload.") == fields(SegmentResult)
     manifest = STATES["AssignManifest"]["Parameters"]["Payload"]
