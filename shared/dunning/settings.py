@@ -88,7 +88,7 @@ class PrintExtractSettings(EnvSettings):
     print_extract_poll_seconds: int = Field(default=60, alias="PRINT_EXTRACT_POLL_SECONDS", ge=0)
     # letters per print-extract shard (one merged PDF + manifest each) and shards built at once
     print_extract_shard_size: int = Field(default=5000, alias="PRINT_EXTRACT_SHARD_SIZE", ge=1, le=20000)
-    print_extract_concurrency: int = Field(default=10, alias="PRINT_EXTRACT_CONCURRENCY", ge=1, le=100)
+    print_extract_concurrency: int = Field(default=6, alias="PRINT_EXTRACT_CONCURRENCY", ge=1, le=100)
 
 
 class PrintExtractShardSettings(EnvSettings):

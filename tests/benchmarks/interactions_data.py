@@ -306,8 +306,8 @@ class MemoryDynamo:
                   ExpressionAttributeNames: dict[str, str] | None = None,
                   ScanIndexForward: bool = True, Limit: int | None = None,
                   ExclusiveStartKey: dict[str, Any] | None = None, ConsistentRead: bool = False,
-                  **rest: Any) -> dict[str, Any]:
-        if rest:  # IndexName, FilterExpression, ProjectionExpression: not used on this path
+                  ProjectionExpression: str | None = None, **rest: Any) -> dict[str, Any]:
+        if rest:  # IndexName, FilterExpression: not used on this path
             raise NotImplementedError(f"Query {sorted(rest)}")
         names, values = ExpressionAttributeNames or {}, ExpressionAttributeValues
         m = re.fullmatch(r"(\S+) = (:\w+)(?: AND (?:begins_with\((\S+), (:\w+)\)|(\S+) BETWEEN (:\w+) AND (:\w+)))?",
@@ -335,12 +335,15 @@ class MemoryDynamo:
                 more = n < len(keys)
                 break
             item = part[k]
+            size += self._size(pk, k, item)  # DynamoDB reads (and bills) the whole item, projected or not
+            if ProjectionExpression:
+                wanted = [self._name(a.strip(), names) for a in ProjectionExpression.split(",")]
+                item = {a: item[a] for a in wanted if a in item}
             page.append(item)
-            size += self._size(pk, k, item)
         self.reads.append(Read("Query", TableName, pk, len(page), size))
         out: dict[str, Any] = {"Items": page, "Count": len(page), "ScannedCount": len(page)}
         if more and page:
-            out["LastEvaluatedKey"] = {"pk": page[-1]["pk"], "sk": page[-1]["sk"]}
+            out["LastEvaluatedKey"] = {"pk": {"S": pk}, "sk": {"S": keys[len(page) - 1]}}
         return out
 
 

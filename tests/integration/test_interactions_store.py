@@ -195,9 +195,12 @@ def test_a_retried_time_entry_counts_once_and_the_time_report_totals_add_up(deps
     again = TimeEntry(entry_id="e0", agent="ana", started_at=at, minutes=10, category=made.category)
     stored, created = deps.store.add_time(made, again)  # the retry of e0
     assert not created and stored.minutes == 10
-    report = reports.time_report(deps, ADMIN, day, date(2025, 6, 30))
+    report = reports.time_report(deps, ADMIN, day, date(2025, 6, 30), detail=True)  # from the cells
+    totals = reports.time_report(deps, ADMIN, day, date(2025, 6, 30))  # from the day totals (what pages show)
     assert report.total_minutes == 67 == sum(r.minutes for r in report.rows) == sum(report.by_day.values()) \
         == sum(report.by_agent.values()) == sum(report.by_category.values())
+    assert (totals.total_minutes, totals.total_entries, totals.by_day, totals.by_agent, totals.by_category) == (
+        report.total_minutes, report.total_entries, report.by_day, report.by_agent, report.by_category)
     assert report.total_entries == 4
     assert report.by_agent == {"ana": 60, "bob": 7}
     assert report.by_category == {"tariff_question": 37, "payment_plan": 30}

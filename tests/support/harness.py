@@ -344,6 +344,8 @@ def _params_for_iam(params: dict[str, Any]) -> dict[str, Any]:
             out[k] = params[k]
     if "RequestItems" in params:
         out["RequestItems"] = sorted(params["RequestItems"])
+    if "TransactItems" in params:  # TransactWriteItems: the tables its items name
+        out["TransactItems"] = sorted({op["TableName"] for item in params["TransactItems"] for op in item.values()})
     return out
 
 

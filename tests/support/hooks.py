@@ -61,6 +61,7 @@ _FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("dunning_
 
 class _Scope(threading.local):
     function: str | None = None
+    presigning: bool = False  # inside a presigned POST (its URL is built as a request that is never sent)
     calls: list[Call]
 
     def __init__(self) -> None:
@@ -114,20 +115,23 @@ class Hooks:
             self._wrap_presigning(client)
 
     def _wrap_presigning(self, s3: Any) -> None:
-        """Presigning makes no request. A presigned POST is an upload signed with the function's role (a PutObject
-        need) but botocore emits no ``before-parameter-build`` for it: open and close a call as the handlers do.
-        A presigned URL emits one (a GetObject need) and never an ``after-call``: its call is closed here."""
+        """Presigning sends no request. A presigned POST is an upload signed with the function's role (a PutObject
+        need), but botocore only builds its URL, as a CreateBucket request: that one is not recorded, a PutObject
+        call is opened and closed as the handlers do. A presigned URL emits the operation's own
+        ``before-parameter-build`` (a GetObject need) and never an ``after-call``: its call is closed here."""
         hooks = self
         post, url = s3.generate_presigned_post, s3.generate_presigned_url
 
         def generate_presigned_post(Bucket: str, Key: str, *args: Any, **kwargs: Any) -> Any:
             hooks._before_parameter_build({"Bucket": Bucket, "Key": Key}, "before-parameter-build.s3.PutObject")
             ok = False
+            hooks._scope.presigning = True  # botocore builds the form's URL as a CreateBucket request: not a need
             try:
                 answer = post(Bucket, Key, *args, **kwargs)
                 ok = True
                 return answer
             finally:
+                hooks._scope.presigning = False
                 hooks._finish("presign.s3.PutObject", ok=ok)
 
         def generate_presigned_url(*args: Any, **kwargs: Any) -> Any:
@@ -184,6 +188,8 @@ class Hooks:
         return parts[1], parts[2] if len(parts) > 2 else ""
 
     def _before_parameter_build(self, params: dict[str, Any], event_name: str, **_: Any) -> None:
+        if self._scope.presigning:
+            return
         service, operation = self._service_operation(event_name)
         function = self._scope.function or _FUNCTION.get()
         if function is None and (service, operation) != ("lambda", "Invoke"):

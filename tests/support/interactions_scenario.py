@@ -13,6 +13,7 @@ SES identity the template grants, as the email templates' senders do (README, ``
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import time
@@ -285,21 +286,24 @@ def interactions() -> dict[str, Any]:
         from dunning.interactions.mail import contact_reply_address, interaction_reply_address
         from dunning.store.contacts import DynamoContactsRepository
 
+        reply_to = interaction_reply_address(iid, key, domain)
         dropped = [
-            _written(support, "My new address", "Please send my bills to my new address."),  # a new mail
-            _written(f"Customer service <{interaction_reply_address(iid, key, domain)}>", "Re: your reply",
-                     "Here is the photo you asked for.\n\nOn Tue, Customer service wrote:\n> Please send a photo"),
-            _mail("with_attachments.eml"),  # attachments: stored or refused with their reason
-            _mail("looping.eml"),  # our own address writing to us: rejected
-            _mail("malformed.eml"),
+            (_written(support, "My new address", "Please send my bills to my new address."), support),  # new
+            (_written(f"Customer service <{reply_to}>", "Re: your reply",
+                      "Here is the photo you asked for.\n\nOn Tue, Customer service wrote:\n> Please send a photo"),
+             reply_to),  # a reply to the agent's mail (its signed Reply-To): filed on the interaction
+            (_mail("with_attachments.eml"), support),  # attachments: stored or refused with their reason
+            (_mail("looping.eml"), support),  # our own address writing to us: rejected
+            (_mail("malformed.eml"), support),  # names no recipient: the envelope's is given
         ]
         emailed = sorted((c for c in DynamoContactsRepository(h.stack.outputs["ContactsTableName"]).all()
                           if c.action == "email"), key=lambda c: c.contact_id)
         if emailed:  # a customer answering a dunning email (its signed Reply-To)
-            dropped.append(_written(contact_reply_address(emailed[0].contact_id, key, domain),
-                                    "Re: your payment reminder", "I will pay on Friday."))
-        for raw in dropped:
-            h.stack.drop_mail(raw)
+            dunning_reply = contact_reply_address(emailed[0].contact_id, key, domain)
+            dropped.append((_written(dunning_reply, "Re: your payment reminder", "I will pay on Friday."),
+                            dunning_reply))
+        for raw, recipient in dropped:
+            h.stack.drop_mail(raw, recipients=[recipient])
         h.drain()
 
         # ------------------------------------------------------------------ the daily promise sweep
@@ -380,19 +384,28 @@ def _console(h: Harness, url: str, agent: str, admin: str, sup: str, invoices: l
     for action in re.findall(r'action="(/console/interactions/[^"]+/tasks/[^"]+/complete)"', body):
         post(a, action, {}, page)
     # attachments: the upload form posts straight to S3, which sends the browser back to the console
-    status, _, form = post(a, f"{page}/attachments", {"filename": "letter.txt", "content_type": "text/plain",
-                                                      "shared_with": "agents"}, page)
-    assert status == 200, status
-    target = re.search(r'<form method="post" action="([^"]+)" enctype="multipart/form-data"', form)
-    assert target, form[:500]
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
-    fields = {k: _unescape(v) for k, v in fields.items()}
-    status, headers = _post_file(_unescape(target.group(1)), fields, "letter.txt", "text/plain", b"Dear sirs,\n")
-    back = headers.get("location", "")
-    if back:
-        path = back[back.index("/console/"):]
-        status, headers, _ = get(a, path)
-        assert status == 303, status
+    def upload(filename: str, content_type: str, sent_type: str, content: bytes) -> int:
+        """Steps 1-3 of an upload as a browser does them; the status of the console's answer to S3's redirect."""
+        status, _, form = post(a, f"{page}/attachments", {"filename": filename, "content_type": content_type,
+                                                          "shared_with": "agents"}, page)
+        assert status == 200, status
+        target = re.search(r'<form method="post" action="([^"]+)" enctype="multipart/form-data"', form)
+        assert target, form[:500]
+        fields = {k: html.unescape(v) for k, v in
+                  re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)}
+        if sent_type != content_type:  # a page whose form was tampered with
+            fields["Content-Type"] = sent_type
+        status, headers = _post_file(html.unescape(target.group(1)), fields, filename, sent_type, content)
+        back = headers.get("location", "")
+        if status >= 400:  # the local S3 checked the policy: put the file where it would have gone
+            h.stack.client("s3").put_object(Bucket=h.stack.outputs["AttachmentsBucketName"], Key=fields["key"],
+                                            Body=content, ContentType=sent_type)
+            back = fields["success_action_redirect"]
+        assert "/console/" in back, (status, headers)
+        return get(a, back[back.index("/console/"):])[0]
+
+    assert upload("letter.txt", "text/plain", "text/plain", b"Dear sirs,\n") == 303
+    assert upload("photo.png", "image/png", "text/html", b"<script>alert(1)</script>") == 422  # refused, deleted
     _, _, body = get(a, page)
     for link in re.findall(r'href="(/console/interactions/[^"]+/attachments/[^"/]+)"', body)[:1]:
         get(a, link)
@@ -419,12 +432,6 @@ def _console(h: Harness, url: str, agent: str, admin: str, sup: str, invoices: l
                                              "action": "remove"}, "/console/interaction-stages")
     get(ad, page)
     return statuses
-
-
-def _unescape(value: str) -> str:
-    import html
-
-    return html.unescape(value)
 
 
 __all__ = ["interactions"]

@@ -12,7 +12,10 @@ the code and the template rather than observed:
   when the function fails);
 * an event source mapping's ``OnFailure`` destination is written with the function's role.
 
-The template's statements (SAM-translated, as deployed) are resolved against the deployed local stack.
+The template's statements (SAM-translated, as deployed) are resolved against the deployed local stack. A
+``TransactWriteItems`` needs its action on every table its items name; ``GetSecretValue`` on the secret it names
+(the local stack makes the template's secrets through the API, so a secret's ARN is matched by its name); a
+presigned POST is the ``PutObject`` it authorises, a presigned URL the ``GetObject`` (tests/support/hooks.py).
 """
 
 from __future__ import annotations
@@ -148,7 +151,7 @@ def needs_from_calls(calls: list[dict[str, Any]], function: str, r: Resolver) ->
             continue
         p, op = c["params"], c["operation"]
         if c["service"] == "dynamodb":
-            tables = [p["TableName"]] if "TableName" in p else list(p.get("RequestItems", []))
+            tables = [p["TableName"]] if "TableName" in p else list(p.get("RequestItems", p.get("TransactItems", [])))
             for t in tables:
                 arn = r.table_arn(t) + (f"/index/{p['IndexName']}" if p.get("IndexName") else "")
                 out.add((f"dynamodb:{op}", (arn,)))
@@ -160,7 +163,7 @@ def needs_from_calls(calls: list[dict[str, Any]], function: str, r: Resolver) ->
             address = parseaddr(p.get("FromEmailAddress", ""))[1]
             identity = f"arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/"
             out.add((f"ses:{op}", (identity + address, identity + address.rpartition("@")[2])))
-        elif c["service"] == "secretsmanager":
+        elif c["service"] == "secrets-manager":
             out.add((f"secretsmanager:{op}", (p.get("SecretId", "*"),)))
         elif c["service"] == "sfn":
             out.add((f"states:{op}", (p.get("stateMachineArn", "*"),)))

@@ -15,11 +15,13 @@ so no single invocation scans more than about ``segment_items`` ledger items, wh
 * :func:`finish_manifest` (``action: manifest``) adds the segments' counts up, records the run and returns
   the manifest the batch Map runs over (:class:`AssignResult`, the same as a one-invocation run's).
 
-Batch numbers are deterministic and dense: the ``i``-th batch of Scan segment ``g`` (of ``S``) is batch
-``i * S + g``, so a retried segment invocation rewrites exactly its own manifest files and a re-run (same
-execution) creates nothing twice. Segments that filled fewer batches than the fullest leave numbers at the
-tail; :func:`finish_manifest` writes those as empty batches (``[]``), so the manifest is batches
-``0 .. batch_count-1`` as the summary counts them. :func:`start_run` does the three in one process (a direct
+Batch numbers are dense and each invocation's are its own: the ``j``-th batch invocation ``s`` (of ``N``) fills
+is batch ``j * N + s``, so a retried segment invocation rewrites exactly its own set of manifest files (the
+same accounts; which file holds which depends on its threads' timing) and a re-run (same execution) creates
+nothing twice. One invocation (small books, a direct invoke) numbers ``0 .. k-1``; with several, the ones
+that filled fewer batches than the fullest leave numbers at the tail, which :func:`finish_manifest` writes as
+empty batches (``[]``, at most ``N - 1``), so the manifest is batches ``0 .. batch_count-1`` as the summary
+counts them. :func:`start_run` does the three in one process (a direct
 invoke, ``sam local invoke -e events/assign.json``, the in-process tests).
 """
 
@@ -27,10 +29,12 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import itertools
 import math
+import threading
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -155,13 +159,21 @@ def begin_run(payload: StartRunInput, deps: AssignDeps, now: datetime | None = N
 def assign_segment(payload: SegmentInput, deps: AssignDeps, batch_size: int) -> SegmentResult:
     """Scan this invocation's Scan segments (``segment * scan_segments`` ...) in threads; write their batches."""
     first = payload.segment * payload.scan_segments
-    if first + payload.scan_segments > payload.total_segments:
+    if first + payload.scan_segments > payload.total_segments or payload.total_segments % payload.scan_segments:
         raise ValueError(f"segment {payload.segment} is outside {payload.total_segments} Scan segments")
     mine = range(first, first + payload.scan_segments)
+    invocations = payload.total_segments // payload.scan_segments
+    numbers = itertools.count()
+    lock = threading.Lock()
+
+    def next_batch() -> int:
+        with lock:
+            return next(numbers) * invocations + payload.segment
+
     with ThreadPoolExecutor(max_workers=len(mine)) as pool:
         # each Scan segment runs in the caller's context (tracing and call attribution follow the handler)
         futures = [pool.submit(contextvars.copy_context().run, _write_scan_segment, deps, payload.manifest_prefix,
-                               batch_size, g, payload.total_segments) for g in mine]
+                               batch_size, g, payload.total_segments, next_batch) for g in mine]
         results = [f.result() for f in futures]
     counts: Counter[str] = Counter()
     for _, c in results:
@@ -214,16 +226,16 @@ def _run_suffix(execution_id: str | None) -> str:
     return hashlib.sha256(execution_id.encode()).hexdigest()[:8] if execution_id else uuid.uuid4().hex[:8]
 
 
-def _write_scan_segment(deps: AssignDeps, prefix: str, batch_size: int, segment: int, total: int
-                        ) -> tuple[list[int], Counter[str]]:
-    """One Scan segment's accounts with invoices, written in batches of ``batch_size`` as they fill, numbered
-    ``i * total + segment``."""
+def _write_scan_segment(deps: AssignDeps, prefix: str, batch_size: int, segment: int, total: int,
+                        next_batch: Callable[[], int]) -> tuple[list[int], Counter[str]]:
+    """One Scan segment's accounts with invoices, written in batches of ``batch_size`` as they fill, each
+    numbered by ``next_batch``."""
     written: list[int] = []
     counts: Counter[str] = Counter()
     rows: list[dict[str, Any]] = []
 
     def flush() -> None:
-        n = len(written) * total + segment
+        n = next_batch()
         deps.blobs.put_json(batch_key(prefix, n), rows)
         written.append(n)
 

@@ -1,9 +1,10 @@
 """Interaction reports (S3.11): time spent by day, interaction type (category) and agent, and the content report
 (what the interactions of a period were about), each as a pydantic model and as CSV.
 
-The time report reads only the pre-aggregated ``TIMEAGG#{yyyy-mm}`` partitions (one Query per month of the
-period, each row a day x category x agent cell written in the same transaction as its time entry), never the
-entries themselves and never a Scan: 100k time entries over a month are a few hundred rows. The content report
+The time report reads only the pre-aggregated ``TIMEAGG#{yyyy-mm}`` partitions, never the entries themselves
+and never a Scan: each time entry adds, in its own transaction, to its day x category x agent cell and to the
+day x category and day x agent totals. The report reads the two totals (two Queries per month: at most
+days x (categories + agents) items, however many entries); the CSV lists the cells. The content report
 reads the ``by_month`` index, one Query per month. Every total is summed from the rows shown, so they add up.
 """
 
@@ -17,8 +18,8 @@ from datetime import date
 from dunning.app.interactions import InteractionDeps
 from dunning.app.operations import InvalidRequest
 from dunning.auth import Permission, Principal
-from dunning.interactions.domain import fold_content, fold_time, months_between
-from dunning.models.interactions import ContentReport, Interaction, TimeReport, TimeReportRow
+from dunning.interactions.domain import fold_content, fold_time, fold_time_totals, months_between
+from dunning.models.interactions import ContentReport, Interaction, TimeCell, TimeReport
 
 MAX_REPORT_DAYS = 366
 # A cell that starts with one of these is read as a formula by spreadsheets: it is prefixed with a quote.
@@ -32,14 +33,22 @@ def _period(start: date, end: date) -> None:
         raise InvalidRequest(f"a report covers at most {MAX_REPORT_DAYS} days")
 
 
-def time_report(deps: InteractionDeps, principal: Principal, start: date, end: date) -> TimeReport:
-    """Minutes and entries per day, category and agent from ``start`` to ``end`` (inclusive)."""
+def time_report(deps: InteractionDeps, principal: Principal, start: date, end: date, *,
+                detail: bool = False) -> TimeReport:
+    """Minutes and entries per day, category and agent from ``start`` to ``end`` (inclusive); ``detail``: also
+    every day x category x agent cell (what the CSV export lists)."""
     principal.require(Permission.INTERACTIONS_REPORTS)
     _period(start, end)
-    rows: list[TimeReportRow] = []
-    for month in months_between(start, end):
-        rows.extend(deps.store.time_rows(month, start.isoformat(), end.isoformat()))
-    return fold_time(start, end, rows)
+    first, last = start.isoformat(), end.isoformat()
+    months = months_between(start, end)
+    if detail:
+        cells: list[TimeCell] = []
+        for month in months:
+            cells.extend(deps.store.time_cells(month, first, last))
+        return fold_time(start, end, cells, detail=True)
+    by_category = [t for m in months for t in deps.store.time_totals(m, first, last, "C")]
+    by_agent = [t for m in months for t in deps.store.time_totals(m, first, last, "A")]
+    return fold_time_totals(start, end, by_category, by_agent)
 
 
 def content_report(deps: InteractionDeps, principal: Principal, start: date, end: date) -> ContentReport:
@@ -67,7 +76,10 @@ def _csv(header: list[str], rows: Iterable[list[object]]) -> str:
 
 
 def time_csv(report: TimeReport) -> str:
-    """One line per day x category x agent, then a total line (the sum of the lines above)."""
+    """One line per day x category x agent (a report made with ``detail=True``), then a total line (the sum of
+    the lines above)."""
+    if report.cells and not report.rows:
+        raise ValueError("the CSV lists every cell: make the report with detail=True")
     lines: list[list[object]] = [[r.day.isoformat(), r.category, r.agent, r.minutes, r.entries] for r in report.rows]
     lines.append(["total", "", "", report.total_minutes, report.total_entries])
     return _csv(["day", "category", "agent", "minutes", "entries"], lines)

@@ -79,7 +79,7 @@ class ExtractOptions:
     wait_seconds: int = 60
     poll_for: float = 0.0
     shard_size: int = SHARD_SIZE
-    concurrency: int = 10  # shards built at once (the Map's MaxConcurrencyPath)
+    concurrency: int = 6  # shards built at once (the Map's MaxConcurrencyPath)
     part_shards: int = PART_SHARDS
 
 

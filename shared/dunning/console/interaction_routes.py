@@ -713,8 +713,9 @@ def time_report_page() -> Response:
     user = _user(Permission.INTERACTIONS_REPORTS)
     start, end = _range()
     d = _deps()
-    report = reports.time_report(d, user, start, end)
-    if _query().get("format") == "csv":
+    as_csv = _query().get("format") == "csv"
+    report = reports.time_report(d, user, start, end, detail=as_csv)
+    if as_csv:
         return _csv(reports.time_csv(report), f"time-{start.isoformat()}-{end.isoformat()}.csv")
     cfg = d.config().interactions
     msg = _console().session().messages

@@ -43,6 +43,7 @@ from dunning.models.interactions import (
     ContentReport,
     ContentReportRow,
     Interaction,
+    TimeCell,
     TimeReport,
     TimeReportRow,
 )
@@ -213,6 +214,16 @@ def agg_sort(day: date, category: str, agent: str) -> str:
     return f"{day.isoformat()}#{category}#{agent}"
 
 
+def agg_category_sort(day: date, category: str) -> str:
+    """The day x category total of a ``TIMEAGG`` partition (sorts after every cell: ``C`` > any digit)."""
+    return f"C#{day.isoformat()}#{category}"
+
+
+def agg_agent_sort(day: date, agent: str) -> str:
+    """The day x agent total of a ``TIMEAGG`` partition."""
+    return f"A#{day.isoformat()}#{agent}"
+
+
 def parse_agg_sort(sk: str) -> tuple[date, str, str]:
     day, category, agent = sk.split("#", 2)
     return date.fromisoformat(day), category, agent
@@ -228,24 +239,60 @@ def months_between(start: date, end: date) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- reports
-def fold_time(start: date, end: date, rows: Iterable[TimeReportRow]) -> TimeReport:
-    """Rows of the period, merged per (day, category, agent), sorted, with totals taken from the same rows."""
-    merged: dict[tuple[date, str, str], list[int]] = {}
-    for row in rows:
-        if not start <= row.day <= end:
+def fold_time_totals(start: date, end: date, by_day_category: Iterable[tuple[str, str, int, int]],
+                     by_day_agent: Iterable[tuple[str, str, int, int]]) -> TimeReport:
+    """The report from the two pre-aggregated totals (day x category, day x agent), written with every entry
+    in the same transaction as its cell: minutes by day and category come from the first, by agent from the
+    second; both hold every entry once, so every total adds up to the same grand total."""
+    first, last = start.isoformat(), end.isoformat()
+    by_day: dict[str, int] = {}
+    by_category: dict[str, int] = {}
+    by_agent: dict[str, int] = {}
+    total_minutes = total_entries = 0
+    for day, category, minutes, entries in by_day_category:
+        if first <= day <= last:
+            by_day[day] = by_day.get(day, 0) + minutes
+            by_category[category] = by_category.get(category, 0) + minutes
+            total_minutes += minutes
+            total_entries += entries
+    for day, agent, minutes, _ in by_day_agent:
+        if first <= day <= last:
+            by_agent[agent] = by_agent.get(agent, 0) + minutes
+    return TimeReport(start=start, end=end, by_day=dict(sorted(by_day.items())),
+                      by_category=dict(sorted(by_category.items())), by_agent=dict(sorted(by_agent.items())),
+                      total_minutes=total_minutes, total_entries=total_entries)
+
+
+def fold_time(start: date, end: date, cells: Iterable[TimeCell], *, detail: bool = False) -> TimeReport:
+    """Cells of the period merged per (day, category, agent), with the totals per day, category and agent and
+    overall, all summed from the same cells (so they add up); ``detail``: also the merged cells as sorted rows."""
+    first, last = start.isoformat(), end.isoformat()
+    merged: dict[tuple[str, str, str], list[int]] = {}
+    for day, category, agent, minutes, entries in cells:
+        if not first <= day <= last:
             continue
-        cell = merged.setdefault((row.day, row.category, row.agent), [0, 0])
-        cell[0] += row.minutes
-        cell[1] += row.entries
-    report = TimeReport(start=start, end=end)
-    for (day, category, agent), (minutes, entries) in sorted(merged.items()):
-        report.rows.append(TimeReportRow(day=day, category=category, agent=agent, minutes=minutes, entries=entries))
-        report.by_day[day.isoformat()] = report.by_day.get(day.isoformat(), 0) + minutes
-        report.by_category[category] = report.by_category.get(category, 0) + minutes
-        report.by_agent[agent] = report.by_agent.get(agent, 0) + minutes
-        report.total_minutes += minutes
-        report.total_entries += entries
-    return report
+        cell = merged.get((day, category, agent))
+        if cell is None:
+            merged[(day, category, agent)] = [minutes, entries]
+        else:
+            cell[0] += minutes
+            cell[1] += entries
+    by_day: dict[str, int] = {}
+    by_category: dict[str, int] = {}
+    by_agent: dict[str, int] = {}
+    total_minutes = total_entries = 0
+    for (day, category, agent), (minutes, entries) in merged.items():
+        by_day[day] = by_day.get(day, 0) + minutes
+        by_category[category] = by_category.get(category, 0) + minutes
+        by_agent[agent] = by_agent.get(agent, 0) + minutes
+        total_minutes += minutes
+        total_entries += entries
+    rows = [TimeReportRow.model_construct(day=date.fromisoformat(day), category=category, agent=agent,
+                                          minutes=minutes, entries=entries)
+            for (day, category, agent), (minutes, entries) in sorted(merged.items())] if detail else []
+    return TimeReport(start=start, end=end, cells=len(merged), rows=rows, by_day=dict(sorted(by_day.items())),
+                      by_category=dict(sorted(by_category.items())), by_agent=dict(sorted(by_agent.items())),
+                      total_minutes=total_minutes, total_entries=total_entries)
 
 
 def fold_content(start: date, end: date, interactions: Iterable[Interaction]) -> ContentReport:

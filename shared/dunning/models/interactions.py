@@ -216,11 +216,18 @@ class TimeReportRow(BaseModel):
     entries: int
 
 
+TimeCell = tuple[str, str, str, int, int]
+"""One pre-aggregated time cell: (day ``yyyy-mm-dd``, category, agent, minutes, entries)."""
+
+
 class TimeReport(BaseModel):
-    """Time spent by day, category (interaction type) and agent; every total is the sum of the rows."""
+    """Time spent by day, category (interaction type) and agent; every total is the sum of the same cells.
+    ``rows`` (one per day x category x agent) is filled only when asked for (the CSV export): a long period has
+    tens of thousands of cells, while the totals per day, category and agent stay small."""
 
     start: date
     end: date
+    cells: int = Field(0, description="day x category x agent cells with time in the period (with the rows)")
     rows: list[TimeReportRow] = Field(default_factory=list)
     by_day: dict[str, int] = Field(default_factory=dict)
     by_category: dict[str, int] = Field(default_factory=dict)

@@ -128,6 +128,19 @@ def query(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
             yield from (from_av(i) for i in page.get("Items", []))
 
 
+def query_raw(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """A paginated Query's items as DynamoDB sent them (``{"S": ...}``/``{"N": ...}``), taken from the response
+    JSON around botocore's parser: for reads of many small items whose caller reads a few attributes itself."""
+    ddb = client("dynamodb")
+    events = getattr(getattr(ddb, "meta", None), "events", None)
+    if events is not None:
+        events.register("before-parse.dynamodb.Query", _raw_scan_page, unique_id="dunning-raw-query-items")
+    paginator = ddb.get_paginator("query")
+    with translated(f"Query on {table}"):
+        for page in _raw_pages(iter(paginator.paginate(TableName=table, **kwargs)), True):
+            yield from page.get("Items", [])
+
+
 def scan(table: str, *, raw_items: bool = False, **kwargs: Any) -> Iterator[dict[str, Any]]:
     """A paginated Scan's items, plain. ``raw_items``: each page's items are taken from the response JSON as they
     are, without botocore's parser walking every AttributeValue of every item (most of the CPU of a large Scan;
@@ -143,7 +156,7 @@ def scan(table: str, *, raw_items: bool = False, **kwargs: Any) -> Iterator[dict
             yield from (from_av(i) for i in page.get("Items", []))
 
 
-_raw_scan = threading.local()  # set while a raw_items Scan fetches its next page on this thread
+_raw_scan = threading.local()  # set while a raw_items Scan (or a query_raw) fetches its next page on this thread
 
 
 def _raw_pages(pages: Iterator[Any], raw: bool) -> Iterator[Any]:
@@ -159,7 +172,8 @@ def _raw_pages(pages: Iterator[Any], raw: bool) -> Iterator[Any]:
 
 
 def _raw_scan_page(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any) -> None:
-    """botocore's ``before-parse`` hook for a raw_items Scan page: the items go around the parser."""
+    """botocore's ``before-parse`` hook for a raw_items Scan page (or a query_raw page): the items go around the
+    parser."""
     if not getattr(_raw_scan, "on", False) or response_dict.get("status_code") != 200:
         return
     body = json.loads(response_dict["body"])

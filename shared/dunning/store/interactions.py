@@ -16,7 +16,9 @@ DynamoDB implementation. Item layout (``pk``/``sk``; see ``notes/SPEC_13``)::
     MSGID#{sha256[:32]}      MSGID                                  mail dedupe -> interaction id, entry id
     STAGE#{process}#{stage}  MEMBER#{username}                      stage member
     USER#{username}          STAGE#{process}#{stage}                the member's stages
-    TIMEAGG#{yyyy-mm}        {yyyy-mm-dd}#{category}#{agent}        minutes, entries (ADD)
+    TIMEAGG#{yyyy-mm}        {yyyy-mm-dd}#{category}#{agent}        minutes, entries (ADD): a cell (the CSV)
+    TIMEAGG#{yyyy-mm}        C#{yyyy-mm-dd}#{category}              day x category total (the report)
+    TIMEAGG#{yyyy-mm}        A#{yyyy-mm-dd}#{agent}                 day x agent total (the report)
 
 GSIs: ``by_account`` (gsi1), ``by_stage`` (gsi2, newest update first), ``by_similar`` (gsi3), ``by_month``
 (gsi4, the content report and the all-stages list).
@@ -32,7 +34,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dunning.aws import client
-from dunning.interactions.domain import agg_partition, agg_sort, message_id_hash, parse_agg_sort
+from dunning.interactions.domain import (
+    agg_agent_sort,
+    agg_category_sort,
+    agg_partition,
+    agg_sort,
+    message_id_hash,
+)
 from dunning.models.interactions import (
     Attachment,
     HoldSummary,
@@ -43,8 +51,8 @@ from dunning.models.interactions import (
     StageMove,
     Task,
     ThreadEntry,
+    TimeCell,
     TimeEntry,
-    TimeReportRow,
 )
 from dunning.store import dynamo
 from dunning.store.failures import error_code, store_error, translated
@@ -117,7 +125,8 @@ class InteractionStore(Protocol):
                     stages: list[tuple[str, str]] | None = None) -> InteractionPage: ...
     def similar(self, customer_key: str, kind_key: str) -> list[Interaction]: ...
     def month(self, month: str, start: str, end: str) -> Iterator[Interaction]: ...
-    def time_rows(self, month: str, start: str, end: str) -> Iterator[TimeReportRow]: ...
+    def time_cells(self, month: str, start: str, end: str) -> Iterator[TimeCell]: ...
+    def time_totals(self, month: str, start: str, end: str, by: str) -> Iterator[tuple[str, str, int, int]]: ...
     def message_refs(self, message_ids: Iterable[str]) -> dict[str, MessageRef]: ...
 
 
@@ -380,14 +389,18 @@ class DynamoInteractionsRepository:
         pk = _meta_pk(interaction.id)
         item = {**_dump(entry), "pk": pk, "sk": time_sk(entry)}
         add = {":m": entry.minutes, ":one": 1}
+        # the cell (the CSV) and the two totals the report reads: day x category, day x agent
+        aggregates: list[TransactWriteItemTypeDef] = [
+            {"Update": {"TableName": self.table, "Key": self._key(agg_partition(day), sk),
+                        "UpdateExpression": "ADD #m :m, #e :one",
+                        "ExpressionAttributeNames": {"#m": "minutes", "#e": "entries"},
+                        "ExpressionAttributeValues": dynamo.to_av(add)}}
+            for sk in (agg_sort(day, entry.category, entry.agent), agg_category_sort(day, entry.category),
+                       agg_agent_sort(day, entry.agent))]
         codes = self._transact([
             {"Put": {"TableName": self.table, "Item": dynamo.to_av(item),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Update": {"TableName": self.table,
-                        "Key": self._key(agg_partition(day), agg_sort(day, entry.category, entry.agent)),
-                        "UpdateExpression": "ADD #m :m, #e :one",
-                        "ExpressionAttributeNames": {"#m": "minutes", "#e": "entries"},
-                        "ExpressionAttributeValues": dynamo.to_av(add)}},
+            *aggregates,
             {"Update": {"TableName": self.table, "Key": self._key(pk, "META"),
                         "UpdateExpression": "ADD #m :m, #e :one", "ConditionExpression": "attribute_exists(pk)",
                         "ExpressionAttributeNames": {"#m": "time_minutes", "#e": "time_entries"},
@@ -590,14 +603,32 @@ class DynamoInteractionsRepository:
                                                             ":b": _s(end + "\uffff")}):
             yield _interaction(item)
 
-    def time_rows(self, month: str, start: str, end: str) -> Iterator[TimeReportRow]:
-        """The ``TIMEAGG`` rows of one month between two days (``yyyy-mm-dd``, inclusive): one Query."""
-        for item in dynamo.query(self.table, KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
-                                 ExpressionAttributeValues={":p": _s(f"TIMEAGG#{month}"), ":a": _s(start),
-                                                            ":b": _s(end + "#\uffff")}):
-            day, category, agent = parse_agg_sort(item["sk"])
-            yield TimeReportRow(day=day, category=category, agent=agent, minutes=int(item.get("minutes", 0)),
-                                entries=int(item.get("entries", 0)))
+    def time_cells(self, month: str, start: str, end: str) -> Iterator[TimeCell]:
+        """The ``TIMEAGG`` cells of one month between two days (``yyyy-mm-dd``, inclusive), as plain tuples
+        ``(day, category, agent, minutes, entries)``: one paginated Query, its items read from the response JSON
+        (a 90-day report over 100k entries is tens of thousands of cells; botocore's parser and a model per cell
+        would be most of its time)."""
+        for item in dynamo.query_raw(self.table, KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+                                     ProjectionExpression="sk, #m, #e",
+                                     ExpressionAttributeNames={"#m": "minutes", "#e": "entries"},
+                                     ExpressionAttributeValues={":p": _s(f"TIMEAGG#{month}"), ":a": _s(start),
+                                                                ":b": _s(end + "#\uffff")}):
+            day, category, agent = item["sk"]["S"].split("#", 2)
+            yield (day, category, agent, int((item.get("minutes") or {}).get("N", 0)),
+                   int((item.get("entries") or {}).get("N", 0)))
+
+    def time_totals(self, month: str, start: str, end: str, by: str) -> Iterator[tuple[str, str, int, int]]:
+        """The day x category (``by="C"``) or day x agent (``by="A"``) totals of one month between two days,
+        ``(day, category or agent, minutes, entries)``: one paginated Query over that total's sort-key range."""
+        for item in dynamo.query_raw(self.table, KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+                                     ProjectionExpression="sk, #m, #e",
+                                     ExpressionAttributeNames={"#m": "minutes", "#e": "entries"},
+                                     ExpressionAttributeValues={":p": _s(f"TIMEAGG#{month}"),
+                                                                ":a": _s(f"{by}#{start}"),
+                                                                ":b": _s(f"{by}#{end}#\uffff")}):
+            _, day, key = item["sk"]["S"].split("#", 2)
+            yield (day, key, int((item.get("minutes") or {}).get("N", 0)),
+                   int((item.get("entries") or {}).get("N", 0)))
 
     def message_refs(self, message_ids: Iterable[str]) -> dict[str, MessageRef]:
         """Message-ID -> where it is recorded, for those already recorded (one BatchGetItem)."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-SECRET_TYPE = "AWS::SecretsManager::Secret"
+SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type, not a password
 
 
 def _generated(spec: dict[str, Any]) -> str:

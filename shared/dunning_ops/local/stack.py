@@ -25,11 +25,11 @@ import boto3
 
 from dunning.app.deps import stack_client
 from dunning_ops.local.http_api import provision_identity, start_gateway
-from dunning_ops.local.secrets import provision_secrets, serialise_dynamodb_writes
 from dunning_ops.local.mail import DroppedMail, after_deploy, drop_mail
 from dunning_ops.local.names import ACCOUNT, CODE_BUCKET, CREDENTIALS, REGION, STACK_NAME
 from dunning_ops.local.pollers import Mapping, Pollers, TtlTable
 from dunning_ops.local.runtime import InProcessRuntime, install, zip_folder
+from dunning_ops.local.secrets import provision_secrets, serialise_dynamodb_writes
 from dunning_ops.local.translate import LOCAL_PARAMETERS, LocalTemplate, translate
 
 __all__ = ["ACCOUNT", "CODE_BUCKET", "CREDENTIALS", "REGION", "STACK_NAME", "LocalStack", "free_port",
@@ -138,7 +138,8 @@ class LocalStack:
             from moto.backends import get_backend
 
             for name in ("cloudformation", "lambda", "sqs", "dynamodb", "dynamodbstreams", "s3", "stepfunctions",
-                         "ses", "sesv2", "iam", "logs", "events", "scheduler", "cloudwatch", "sns", "cognito-idp", "secretsmanager"):
+                         "ses", "sesv2", "iam", "logs", "events", "scheduler", "cloudwatch", "sns", "cognito-idp",
+                         "secretsmanager"):
                 try:
                     get_backend(name).reset()
                 except Exception:  # noqa: S112 - best effort: a backend moto does not have

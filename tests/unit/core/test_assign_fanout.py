@@ -78,11 +78,16 @@ def test_segments_write_dense_batches_holding_every_account_once_as_one_invocati
     assert sorted(accounts) == sorted(manifest_accounts(single, whole)) and len(set(accounts)) == len(accounts)
     assert manifest.accounts == whole.accounts == sum(r.accounts for r in results) == len(accounts)
     assert manifest.accounts_scanned == whole.accounts_scanned == len(ACCOUNTS)
-    # batch i of Scan segment g (of 6) is i * 6 + g; the numbers a shorter segment left are empty batches
+    # batch j of invocation s (of 3) is j * 3 + s; the numbers a shorter invocation left are empty batches
     for r in results:
-        assert all(b % 6 in (2 * r.segment, 2 * r.segment + 1) for b in r.batches)
+        assert [b % 3 for b in r.batches] == [r.segment] * len(r.batches)
+        assert sorted(b // 3 for b in r.batches) == list(range(len(r.batches)))
     empty = set(manifest.batches) - {b for r in results for b in r.batches}
+    assert len(empty) <= 2
     assert all(fanned.blobs.get_json(batch_key(manifest.manifest_prefix, b)) == [] for b in empty)
+    # one invocation numbers its batches 0 .. k-1: no empty batch
+    assert whole.batches == list(range(whole.batch_count)) and all(
+        single.blobs.get_json(batch_key(whole.manifest_prefix, b)) for b in whole.batches)
     record = fanned.runs.get_run(manifest.run_id)
     assert record["batch_count"] == manifest.batch_count and record["assign_segments"] == 3
 
@@ -94,8 +99,13 @@ def test_a_retried_segment_rewrites_the_same_files_and_the_same_execution_is_the
     again = assign_segment(SegmentInput(run_id=plan.run_id, as_of=plan.as_of, manifest_prefix=plan.manifest_prefix,
                                         segment=1, total_segments=plan.total_segments, scan_segments=2),
                            deps.assign, 4)
-    assert again == results[1]
-    assert deps.blobs.objects == before
+    assert again == results[1]  # the same batch numbers and counts
+    assert set(deps.blobs.objects) == set(before)  # no new file
+
+    def rows(objects, r):
+        return sorted(a for b in r.batches for a in objects[batch_key(plan.manifest_prefix, b)].decode().split("{"))
+
+    assert rows(deps.blobs.objects, again) == rows(before, results[1])  # the same accounts in its files
     # another execution for the same day finds the lock taken
     with pytest.raises(RunAlreadyActive):
         begin_run(StartRunInput(as_of=DEMO_AS_OF, execution_id="exec-2"), deps.assign, segments=1)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from dunning.config_loader import load_config_dir
 from dunning.interactions import domain as d
 from dunning.models.config import InteractionProcess, InteractionsConfig
-from dunning.models.interactions import Interaction, TimeReportRow
+from dunning.models.interactions import Interaction
 from dunning.templating import TemplateError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -162,15 +162,14 @@ def test_aggregate_keys_round_trip_and_months_span_the_period():
 
 # ---------------------------------------------------------------------------------------------- reports
 def test_time_report_folding_merges_cells_and_totals_add_up():
-    rows = [TimeReportRow(day=date(2026, 3, 1), category="a", agent="ana", minutes=10, entries=1),
-            TimeReportRow(day=date(2026, 3, 1), category="a", agent="ana", minutes=5, entries=1),
-            TimeReportRow(day=date(2026, 3, 2), category="b", agent="bob", minutes=30, entries=2),
-            TimeReportRow(day=date(2026, 4, 1), category="b", agent="bob", minutes=99, entries=1)]  # outside
-    report = d.fold_time(date(2026, 3, 1), date(2026, 3, 31), rows)
+    cells = [("2026-03-01", "a", "ana", 10, 1), ("2026-03-01", "a", "ana", 5, 1), ("2026-03-02", "b", "bob", 30, 2),
+             ("2026-04-01", "b", "bob", 99, 1)]  # the last is outside the period
+    report = d.fold_time(date(2026, 3, 1), date(2026, 3, 31), cells, detail=True)
     assert [(r.day.day, r.category, r.minutes, r.entries) for r in report.rows] == [(1, "a", 15, 2), (2, "b", 30, 2)]
     assert report.total_minutes == 45 == sum(report.by_day.values()) == sum(report.by_agent.values()) \
         == sum(report.by_category.values()) == sum(r.minutes for r in report.rows)
-    assert report.total_entries == 4
+    assert report.total_entries == 4 and report.cells == 2
+    assert d.fold_time(date(2026, 3, 1), date(2026, 3, 31), cells).rows == []  # totals only unless asked
     assert report.by_agent == {"ana": 15, "bob": 30}
 
 

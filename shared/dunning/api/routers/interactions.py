@@ -362,7 +362,8 @@ def _csv(text: str, name: str, first: date, last: date) -> Response[Any]:
             tags=["interaction reports"], responses=_csv_doc(TimeReport), **REPORTS)
 def time_report(start: Start = None, end: End = None, format: Format = "json") -> Response[Any]:
     first, last = _period(start, end)
-    report = interaction_reports.time_report(context.interactions(), current_principal(router), first, last)
+    report = interaction_reports.time_report(context.interactions(), current_principal(router), first, last,
+                                             detail=format == "csv")
     if format == "csv":
         return _csv(interaction_reports.time_csv(report), "interaction-time", first, last)
     return Response(status_code=200, body=report, content_type=JSON)
