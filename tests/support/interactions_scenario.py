@@ -6,9 +6,9 @@ form with a refused and a rate-limited post), inbound mail dropped where SES wri
 an interaction, one with attachments, a reply to a dunning email, a rejected one), the daily promise sweep, and
 the console's interaction pages (cookies and CSRF) - so the IAM audit sees every AWS call those functions make.
 
-The stack is deployed with ``SenderIdentity`` a domain (``dunning.example``): interaction mail goes out from
-``interactions.mail.from_address`` (support@dunning.example in the demo configuration), which must lie inside the
-SES identity the template grants, as the email templates' senders do (README, ``SenderIdentity``)."""
+The stack is deployed with ``SenderIdentity`` a domain (``dunning.example``), the form the README recommends:
+interaction mail goes out from ``interactions.mail.from_address``, which must lie inside the SES identity the
+template grants, as the email templates' senders do (``dunning config validate`` checks both)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MAIL = ROOT / "events" / "mail"
 PROCESS = "customer_requests"
 STAGES = ("registered", "in_progress", "awaiting_customer", "resolved")
-SENDER_IDENTITY = "dunning.example"  # a domain: collections@ (email templates) and support@ (interaction mail)
+SENDER_IDENTITY = "dunning.example"  # a domain identity: covers every sender address under it
 CUSTOMER = "maria.silva@customer.example"
 
 
@@ -322,9 +322,10 @@ def interactions() -> dict[str, Any]:
         console_statuses = _console(h, url, agent, admin, sup, invoices)
 
         assert not api.unexpected, api.unexpected
+        common = _common(h)
         return {"statuses": api.statuses, "console_statuses": console_statuses, "sweeps": sweeps,
-                "rate_limited": limited, **_common(h),
-                "parameters": {**_common(h)["parameters"], "SenderIdentity": SENDER_IDENTITY}}
+                "rate_limited": limited, **common,
+                "parameters": {**common["parameters"], "SenderIdentity": SENDER_IDENTITY}}
 
 
 def _console(h: Harness, url: str, agent: str, admin: str, sup: str, invoices: list[str]) -> list[tuple[str, int]]:

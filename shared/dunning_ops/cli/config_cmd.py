@@ -16,16 +16,19 @@ from dunning_ops.target import TargetError
 
 
 def sender_outside_identity(config: Config, identity: str) -> list[str]:
-    """The email templates whose sender address SES would refuse for ``identity`` (the stack's SenderIdentity: an
+    """The email templates (and the interactions mail) whose sender address SES would refuse for ``identity`` (the stack's SenderIdentity: an
     address, or a domain, which covers its subdomains too), one readable line each."""
     wanted = identity.strip().casefold()
+    senders = [(f"email template {t.code!r}", t.sender_address) for t in config.email_templates]
+    if config.interactions.mail.from_address:  # agents' replies and automatic replies to interactions
+        senders.append(("interactions mail", config.interactions.mail.from_address))
     problems = []
-    for template in config.email_templates:
-        sender = template.sender_address.casefold()
+    for what, address in senders:
+        sender = address.casefold()
         domain = sender.rpartition("@")[2]
         ok = sender == wanted if "@" in wanted else (domain == wanted or domain.endswith(f".{wanted}"))
         if not ok:
-            problems.append(f"email template {template.code!r}: sender {template.sender_address} is outside the "
+            problems.append(f"{what}: sender {address} is outside the "
                             f"stack's SES identity {identity} (SES would refuse every email from it)")
     return problems
 

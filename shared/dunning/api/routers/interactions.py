@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote  # path parameters arrive as sent (percent-encoded)
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -248,7 +249,7 @@ def add_link(interaction_id: str, body: LinkRequest) -> Response[Link]:
 @router.delete("/interactions/<interaction_id>/links/<kind>/<ref>", summary="Remove a link (ref URL-encoded)",
                tags=TAGS, **WRITE)
 def remove_link(interaction_id: str, kind: LinkKind, ref: str) -> Removed:
-    interactions.remove_link(context.interactions(), current_principal(router), interaction_id, kind, ref)
+    interactions.remove_link(context.interactions(), current_principal(router), interaction_id, kind, unquote(ref))
     return Removed(removed=True)
 
 
@@ -393,13 +394,13 @@ def members(process: str, stage: str) -> Members:
             **ADMIN)
 def add_member(process: str, stage: str, username: str) -> Members:
     deps = context.interactions()
-    interactions.add_member(deps, current_principal(router), process, stage, username)
+    interactions.add_member(deps, current_principal(router), process, stage, unquote(username))
     return Members(process=process, stage=stage, members=interactions.members(deps, process, stage))
 
 
 @router.delete(MEMBERS + "/<username>", summary="Take a user out of a stage", tags=["interaction stages"], **ADMIN)
 def remove_member(process: str, stage: str, username: str) -> Members:
     deps = context.interactions()
-    interactions.remove_member(deps, current_principal(router), process, stage, username)
+    interactions.remove_member(deps, current_principal(router), process, stage, unquote(username))
     return Members(process=process, stage=stage, members=interactions.members(deps, process, stage))
 
