@@ -42,6 +42,9 @@ class FakeLedger:
             self.table[(f"PERSON#{person_id}", "PROFILE")] = {"pk": f"PERSON#{person_id}", "sk": "PROFILE",
                                                               "data": person.model_dump_json()}
 
+    def approximate_item_count(self) -> int:
+        return len(self.table)
+
     def _data(self, pk: str, sk: str) -> str | None:
         item = self.table.get((pk, sk))
         return str(item["data"]) if item else None
