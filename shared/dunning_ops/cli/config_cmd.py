@@ -16,8 +16,9 @@ from dunning_ops.target import TargetError
 
 
 def sender_outside_identity(config: Config, identity: str) -> list[str]:
-    """The email templates (and the interactions mail) whose sender address SES would refuse for ``identity`` (the stack's SenderIdentity: an
-    address, or a domain, which covers its subdomains too), one readable line each."""
+    """The email templates (and the interactions mail) whose sender address SES would refuse for ``identity``
+    (the stack's SenderIdentity: an address, or a domain, which covers its subdomains too), one readable line
+    each."""
     wanted = identity.strip().casefold()
     senders = [(f"email template {t.code!r}", t.sender_address) for t in config.email_templates]
     if config.interactions.mail.from_address:  # agents' replies and automatic replies to interactions

@@ -59,3 +59,14 @@ def test_a_subdomain_of_a_domain_identity_is_within_it():
 def test_without_an_identity_or_a_stack_validate_says_the_senders_were_not_checked(bad_sender_dir, capsys):
     assert main(["config", "validate", str(bad_sender_dir)]) == 0
     assert "senders not checked" in capsys.readouterr().out
+
+
+def test_given_an_interaction_mail_sender_outside_the_identity_then_it_is_named_too():
+    # Given the shipped configuration whose interaction mail goes out from another domain
+    config = load_config_dir(CONFIG_DIR)
+    moved = config.model_copy(update={"interactions": config.interactions.model_copy(update={
+        "mail": config.interactions.mail.model_copy(update={"from_address": "support@aurora.example"})})})
+    # Then the check names it (agents' replies and automatic replies would all be refused by SES)
+    assert sender_outside_identity(moved, "dunning.example") == [
+        "interactions mail: sender support@aurora.example is outside the stack's SES identity dunning.example "
+        "(SES would refuse every email from it)"]
