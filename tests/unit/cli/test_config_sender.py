@@ -53,7 +53,7 @@ def test_a_subdomain_of_a_domain_identity_is_within_it():
     config = load_config_dir(CONFIG_DIR)
     assert sender_outside_identity(config, "example") == []
     assert [p.split(":")[0] for p in sender_outside_identity(config, "other.example")] == [
-        f"email template {t.code!r}" for t in config.email_templates]
+        *(f"email template {t.code!r}" for t in config.email_templates), "interactions mail"]
 
 
 def test_without_an_identity_or_a_stack_validate_says_the_senders_were_not_checked(bad_sender_dir, capsys):
