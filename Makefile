@@ -38,7 +38,7 @@ demo: $(STAMP) ## run the collections path on the embedded local AWS; results in
 	$(BIN)/dunning demo --out out
 
 test: $(STAMP) pdftools browser ## unit, template, integration, reliability and browser tests
-	$(PYTEST) -q -n $(WORKERS) -m "not slow" tests/unit tests/template tests/integration tests/reliability
+	$(PYTEST) -q -n $(WORKERS) --durations=20 -m "not slow" tests/unit tests/template tests/integration tests/reliability
 	$(PYTEST) -q -p no:xdist -m "not slow" tests/browser
 
 unit: $(STAMP)

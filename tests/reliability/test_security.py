@@ -230,7 +230,7 @@ def test_every_string_list_and_map_of_the_event_contract_is_bounded():
 
 def _decimal_pattern(problem: str) -> bool:
     return any(problem.endswith(f".{f}: string without maxLength") for f in
-               ("amount", "late_probability", "very_late_probability", "language"))
+               ("amount", "promised_amount", "late_probability", "very_late_probability", "language"))
 
 
 def test_an_event_is_limited_in_bytes_below_what_the_queue_accepts():

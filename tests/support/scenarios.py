@@ -447,9 +447,17 @@ def _late_letter(h: Harness) -> dict[str, Any]:
         FunctionName=h.stack.function_name("PrintExtractFunction"),
         Payload=json.dumps({"run_id": run_id, "as_of": "2026-11-18", "attempt": last}).encode())
     result = json.loads(resp["Payload"].read() or b"{}")
+    # a later round of the same extract reads the run's letter parts back from the runs bucket (the first round
+    # wrote them): as a run whose letters render over several rounds does
+    again = h.stack.client("lambda").invoke(
+        FunctionName=h.stack.function_name("PrintExtractFunction"),
+        Payload=json.dumps({"run_id": run_id, "as_of": "2026-11-18", "attempt": 1, "parts": 1,
+                            "max_attempts": 2}).encode())
+    second_round = json.loads(again["Payload"].read() or b"{}")
     after = contacts.get(letter.contact_id)
     return {"store_failures": never_stored.outage.failed_attempts, "status": after.status if after else None,
             "queued": result.get("queued_for_next_extract", result.get("queued")), "result": result,
+            "second_round": second_round,
             "in_print_queue": letter.contact_id in set(contacts.print_queue_ids())}
 
 
