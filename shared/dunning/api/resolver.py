@@ -35,6 +35,26 @@ def _problem(status: int, message: str, **extra: Any) -> Response[Any]:
                     body=json.dumps({"message": message, **extra}))
 
 
+# Errors answered with their status and message alone. Powertools picks the handler of the most specific class
+# in the exception's MRO, so a subclass (InteractionNotFound of NotFound) can have its own entry.
+PLAIN_PROBLEMS: dict[type[Exception], int] = {
+    NotFound: 404, ContactNotFound: 404, LetterUnavailable: 404, InteractionNotFound: 404,
+    ActivityConflict: 409, InteractionConflict: 409, BadPageToken: 400, InvalidRequest: 422, InvalidTransition: 422,
+}
+
+
+def _plain_problems(app: APIGatewayHttpResolver) -> None:
+    def answer(status: int) -> Any:
+        def handle(exc: Exception) -> Response[Any]:
+            return _problem(status, str(exc))
+        return handle
+
+    for error, status in PLAIN_PROBLEMS.items():
+        app.exception_handler(error)(answer(status))
+    app.exception_handler(RestoreNeeded)(
+        lambda exc: _problem(409, str(exc), restore="dunning letters url ID --restore"))
+
+
 def build_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
     for module in (runs, accounts, contacts, activities, admin, auth, interactions):
@@ -60,18 +80,6 @@ def build_app() -> APIGatewayHttpResolver:
                                                  "route": app.current_event.path})
         return _problem(403, str(exc), rule="stage")
 
-    @app.exception_handler(InteractionNotFound)
-    def interaction_not_found(exc: InteractionNotFound) -> Response[Any]:
-        return _problem(404, str(exc))
-
-    @app.exception_handler(InteractionConflict)
-    def interaction_conflict(exc: InteractionConflict) -> Response[Any]:
-        return _problem(409, str(exc))
-
-    @app.exception_handler(InvalidTransition)
-    def invalid_transition(exc: InvalidTransition) -> Response[Any]:
-        return _problem(422, str(exc))
-
     @app.exception_handler(SpamRejected)
     def spam_rejected(exc: SpamRejected) -> Response[Any]:  # the reason only: never what the customer wrote
         logger.info("web form post refused", extra={"reason": exc.reason})
@@ -90,34 +98,7 @@ def build_app() -> APIGatewayHttpResolver:
                                         "route": app.current_event.path})
         return _problem(403, str(exc))
 
-    @app.exception_handler(NotFound)
-    def not_found(exc: NotFound) -> Response[Any]:
-        return _problem(404, str(exc))
-
-    @app.exception_handler(ContactNotFound)
-    def contact_not_found(exc: ContactNotFound) -> Response[Any]:
-        return _problem(404, str(exc))
-
-    @app.exception_handler(LetterUnavailable)
-    def letter_unavailable(exc: LetterUnavailable) -> Response[Any]:
-        return _problem(404, str(exc))
-
-    @app.exception_handler(RestoreNeeded)
-    def restore_needed(exc: RestoreNeeded) -> Response[Any]:
-        return _problem(409, str(exc), restore="dunning letters url ID --restore")
-
-    @app.exception_handler(ActivityConflict)
-    def conflict(exc: ActivityConflict) -> Response[Any]:
-        return _problem(409, str(exc))
-
-    @app.exception_handler(BadPageToken)
-    def bad_token(exc: BadPageToken) -> Response[Any]:
-        return _problem(400, str(exc))
-
-    @app.exception_handler(InvalidRequest)
-    def invalid(exc: InvalidRequest) -> Response[Any]:
-        return _problem(422, str(exc))
-
+    _plain_problems(app)
     return app
 
 

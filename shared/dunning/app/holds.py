@@ -47,6 +47,7 @@ from dunning.store.ledger import (
     LedgerStore,
     PromiseLedger,
     SweepMark,
+    is_status_fact,
     items_to_view,
     open_amounts_before,
     status_facts,
@@ -306,7 +307,7 @@ def _write(ledger: LedgerStore, view: AccountView, inv: InvoiceView, record: Inv
     if current is not None and version <= current[1]:
         version = current[1] + "+"
     written, _ = ledger.apply_facts(status_facts(record, version))
-    if any(f.sk.startswith("STATUS#") for f in written):
+    if any(is_status_fact(f) for f in written):
         return _hold(view.account_id, _with_status(inv, record), record, at.date())
     view, records = _read(ledger, view.account_id)  # a newer status was stored meanwhile: report that one
     inv = _invoice(view, inv.invoice_id)

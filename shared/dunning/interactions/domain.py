@@ -206,29 +206,6 @@ def time_entry_id(interaction_id: str, agent: str, idempotency_key: str | None) 
     return hashlib.sha256(raw).hexdigest()[:26]
 
 
-def agg_partition(day: date) -> str:
-    return f"TIMEAGG#{day.strftime('%Y-%m')}"
-
-
-def agg_sort(day: date, category: str, agent: str) -> str:
-    return f"{day.isoformat()}#{category}#{agent}"
-
-
-def agg_category_sort(day: date, category: str) -> str:
-    """The day x category total of a ``TIMEAGG`` partition (sorts after every cell: ``C`` > any digit)."""
-    return f"C#{day.isoformat()}#{category}"
-
-
-def agg_agent_sort(day: date, agent: str) -> str:
-    """The day x agent total of a ``TIMEAGG`` partition."""
-    return f"A#{day.isoformat()}#{agent}"
-
-
-def parse_agg_sort(sk: str) -> tuple[date, str, str]:
-    day, category, agent = sk.split("#", 2)
-    return date.fromisoformat(day), category, agent
-
-
 def months_between(start: date, end: date) -> list[str]:
     """``yyyy-mm`` of every month from ``start`` to ``end`` inclusive."""
     out, y, m = [], start.year, start.month

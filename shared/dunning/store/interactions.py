@@ -28,19 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dunning.aws import client
-from dunning.interactions.domain import (
-    agg_agent_sort,
-    agg_category_sort,
-    agg_partition,
-    agg_sort,
-    message_id_hash,
-)
+from dunning.interactions.domain import message_id_hash
 from dunning.models.interactions import (
     Attachment,
     HoldSummary,
@@ -128,6 +122,30 @@ class InteractionStore(Protocol):
     def time_cells(self, month: str, start: str, end: str) -> Iterator[TimeCell]: ...
     def time_totals(self, month: str, start: str, end: str, by: str) -> Iterator[tuple[str, str, int, int]]: ...
     def message_refs(self, message_ids: Iterable[str]) -> dict[str, MessageRef]: ...
+
+
+# ---------------------------------------------------------------------------------------------- time aggregates
+def agg_partition(day: date) -> str:
+    return f"TIMEAGG#{day.strftime('%Y-%m')}"
+
+
+def agg_sort(day: date, category: str, agent: str) -> str:
+    return f"{day.isoformat()}#{category}#{agent}"
+
+
+def agg_category_sort(day: date, category: str) -> str:
+    """The day x category total of a ``TIMEAGG`` partition (sorts after every cell: ``C`` > any digit)."""
+    return f"C#{day.isoformat()}#{category}"
+
+
+def agg_agent_sort(day: date, agent: str) -> str:
+    """The day x agent total of a ``TIMEAGG`` partition."""
+    return f"A#{day.isoformat()}#{agent}"
+
+
+def parse_agg_sort(sk: str) -> tuple[date, str, str]:
+    day, category, agent = sk.split("#", 2)
+    return date.fromisoformat(day), category, agent
 
 
 # ---------------------------------------------------------------------------------------------- items

@@ -142,6 +142,11 @@ def status_version(at: datetime, reference: str) -> str:
     return f"{moment.astimezone(UTC).isoformat()}|{reference}"
 
 
+def is_status_fact(fact: Fact) -> bool:
+    """Whether ``fact`` is an invoice's collection status (not the day index that goes with a promise)."""
+    return fact.sk.startswith("STATUS#")
+
+
 def status_facts(record: InvoiceStatusRecord, version: str) -> list[Fact]:
     """The ledger items a status Dunning records writes (pure): the status, and a dated promise's day-index item.
     Written with :meth:`LedgerStore.apply_facts`, so a newer status (an upstream event, another interaction) is

@@ -155,8 +155,10 @@ def test_time_entry_ids_are_deterministic_for_an_idempotency_key():
 
 def test_aggregate_keys_round_trip_and_months_span_the_period():
     day = date(2026, 2, 28)
-    assert d.agg_partition(day) == "TIMEAGG#2026-02"
-    assert d.parse_agg_sort(d.agg_sort(day, "invoice_dispute", "ana#x")) == (day, "invoice_dispute", "ana#x")
+    from dunning.store import interactions as store
+
+    assert store.agg_partition(day) == "TIMEAGG#2026-02"
+    assert store.parse_agg_sort(store.agg_sort(day, "invoice_dispute", "ana#x")) == (day, "invoice_dispute", "ana#x")
     assert d.months_between(date(2025, 11, 5), date(2026, 2, 1)) == ["2025-11", "2025-12", "2026-01", "2026-02"]
 
 
