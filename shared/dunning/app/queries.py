@@ -63,7 +63,8 @@ class RunSummary(BaseModel):
     fallbacks: int = 0
     contacts_by_action: dict[str, int] = Field(default_factory=dict)
     outcomes: dict[str, int] = Field(default_factory=dict)
-    error: str | None = None
+    # a failed run records the state machine's error object ({"Error": ..., "Cause": ...}); older records a string
+    error: dict[str, Any] | str | None = None
 
 
 class BatchSummary(BaseModel):

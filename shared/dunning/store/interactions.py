@@ -6,7 +6,7 @@ DynamoDB implementation. Item layout (``pk``/``sk``; see ``notes/SPEC_13``)::
 
     INT#{id}                 META                                  the interaction; version for conditional writes
     INT#{id}                 MSG#{at}#{entry_id}                    thread entry
-    INT#{id}                 TIME#{started}#{entry_id}              time entry (with TIMEAGG and META in one tx)
+    INT#{id}                 TIME#{entry_id}                        time entry (with TIMEAGG and META in one tx)
     INT#{id}                 LINK#{kind}#{ref}                      link
     INT#{id}                 ATT#{attachment_id}                    attachment
     INT#{id}                 MOVE#{at}#{version}                    stage move
@@ -182,7 +182,9 @@ def entry_sk(entry: ThreadEntry) -> str:
 
 
 def time_sk(entry: TimeEntry) -> str:
-    return f"TIME#{entry.started_at.isoformat()}#{entry.entry_id}"
+    """Keyed by the entry id alone (derived from the caller's idempotency key): a retried request whose clock
+    moved on is still the same entry, and its condition refuses the second write. Listed by ``started_at``."""
+    return f"TIME#{entry.entry_id}"
 
 
 def _s(value: str) -> dict[str, str]:
@@ -335,6 +337,7 @@ class DynamoInteractionsRepository:
                 rec.tasks.append(Task.model_validate(item))
             elif kind == "MOVE":
                 rec.moves.append(StageMove.model_validate(item))
+        rec.time.sort(key=lambda e: (e.started_at, e.entry_id))
         return rec
 
     def move(self, interaction: Interaction, to_stage: str, *, expected_version: int, by: str, at: datetime,
