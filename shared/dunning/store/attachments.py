@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from dunning.aws import client
-from dunning.store.failures import error_code, store_error, translated
+from dunning.store.blobs import S3Blobs
+from dunning.store.failures import translated
 
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
@@ -62,14 +61,10 @@ class S3Attachments:
         return PresignedPost(url=str(post["url"]), fields={k: str(v) for k, v in post["fields"].items()})
 
     def head(self, key: str) -> StoredObject | None:
-        try:
-            answer = client("s3").head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if error_code(exc) in _MISSING:
-                return None
-            raise store_error(exc, f"HeadObject s3://{self.bucket}/{key}") from exc
-        except BotoCoreError as exc:
-            raise store_error(exc, f"HeadObject s3://{self.bucket}/{key}") from exc
+        """What was stored under ``key`` (its type and size), or None when nothing was: the bucket's HEAD."""
+        answer = S3Blobs(self.bucket).head(key)
+        if answer is None:
+            return None
         return StoredObject(content_type=str(answer.get("ContentType") or ""),
                             size=int(answer.get("ContentLength") or 0))
 
