@@ -48,6 +48,12 @@ class Permission(StrEnum):
     INTERACTIONS_WRITE = "interactions:write"  # record, comment, move, time, link, attach, reply, dispute/promise
     INTERACTIONS_REPORTS = "interactions:reports"  # the content and time reports
     INTERACTIONS_ADMIN = "interactions:admin"  # stage membership; passes every stage rule
+    WORKFLOWS_READ = "workflows:read"  # list, show, diff workflows and their versions
+    WORKFLOWS_WRITE = "workflows:write"  # validate, save drafts, try a draft
+    WORKFLOWS_PUBLISH = "workflows:publish"  # make a version live
+    CONVERSATIONS_READ = "conversations:read"  # inbox, team queues, a conversation's detail
+    CONVERSATIONS_WRITE = "conversations:write"  # reply, assign, close
+    CONVERSATIONS_REPORTS = "conversations:reports"  # sheet exports (CSAT answers...)
 
 
 GROUP_PERMISSIONS: Mapping[Group, frozenset[Permission]] = {
@@ -55,9 +61,12 @@ GROUP_PERMISSIONS: Mapping[Group, frozenset[Permission]] = {
     Group.SUPERVISOR: frozenset(Permission) - {Permission.CONFIG_WRITE, Permission.INTERACTIONS_ADMIN},
     Group.COLLECTOR: frozenset({Permission.ACTIVITIES_OWN, Permission.ACCOUNTS_READ, Permission.CONTACTS_READ,
                                 Permission.LETTERS_READ, Permission.INTERACTIONS_READ,
-                                Permission.INTERACTIONS_WRITE}),
+                                Permission.INTERACTIONS_WRITE, Permission.CONVERSATIONS_READ,
+                                Permission.CONVERSATIONS_WRITE, Permission.WORKFLOWS_READ}),
     Group.AGENT: frozenset({Permission.ACCOUNTS_READ, Permission.CONTACTS_READ, Permission.CONTACTS_CREATE,
-                            Permission.INTERACTIONS_READ, Permission.INTERACTIONS_WRITE}),
+                            Permission.INTERACTIONS_READ, Permission.INTERACTIONS_WRITE,
+                            Permission.CONVERSATIONS_READ, Permission.CONVERSATIONS_WRITE,
+                            Permission.WORKFLOWS_READ}),
 }
 
 

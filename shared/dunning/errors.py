@@ -27,13 +27,18 @@ class PermanentError(DunningError):
     """Retrying cannot help: the message says what to fix."""
 
 
+class TransientError(DunningError):
+    """The same call can succeed a little later: the base of every error a state machine's ``Retry`` names
+    (Step Functions matches the leaf class's name, so each leaf is listed in :data:`RETRYABLE_ERRORS`)."""
+
+
 # ---------------------------------------------------------------------------------------------- storage
 class StoreError(DunningError):
     """A DynamoDB or S3 call failed (after the client's own retries). Catch this for "any storage failure";
     raise one of the subclasses so the caller (and the state machine) can tell whether a retry can help."""
 
 
-class TransientStoreError(StoreError):
+class TransientStoreError(StoreError, TransientError):
     """Throttled, timed out, a 5xx or a dropped connection: the same call can succeed later (retried)."""
 
 
@@ -83,6 +88,12 @@ class RunAlreadyActive(DunningError):
     """Another run holds the lock for this as-of date (the state machine catches this by name)."""
 
 
+# ---------------------------------------------------------------------------------------------- outbound HTTP
+class HttpRetryable(TransientError):
+    """A workflow's HTTP step got a 429, a 5xx, a timeout or a connection error and has retries left: the
+    conversation state machine's ``Retry`` on its Http task retries it (``HttpRetryIntervalSeconds``)."""
+
+
 # ---------------------------------------------------------------------------------------------- retry policy
 #: Every error name a ``Retry`` block of the state machines may list: the transient errors above, Lambda's
 #: own service errors, and botocore's connection and timeout errors (raised by clients outside ``store/``).
@@ -92,6 +103,7 @@ RETRYABLE_ERRORS: tuple[str, ...] = (
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
     TransientStoreError.__name__,
+    HttpRetryable.__name__,
     "EndpointConnectionError",
     "ConnectTimeoutError",
     "ReadTimeoutError",

@@ -26,6 +26,11 @@ InteractionsTable = Annotated[str, Field(alias="INTERACTIONS_TABLE")]
 AttachmentsBucket = Annotated[str, Field(alias="ATTACHMENTS_BUCKET")]
 SigningSecretArn = Annotated[str, Field(alias="SIGNING_SECRET_ARN")]
 InboundMailDomain = Annotated[str, Field(alias="INBOUND_MAIL_DOMAIN")]
+# conversations (S4)
+ConversationsTable = Annotated[str, Field(alias="CONVERSATIONS_TABLE")]
+ConversationQueueUrl = Annotated[str, Field(alias="CONVERSATION_QUEUE_URL")]
+ConversationStateMachineArn = Annotated[str, Field(alias="CONVERSATION_STATE_MACHINE_ARN")]
+AskTimeoutCapSeconds = Annotated[int, Field(alias="ASK_TIMEOUT_CAP_SECONDS", ge=0)]
 
 
 class EnvSettings(BaseModel):
@@ -147,6 +152,10 @@ class ApiSettings(EnvSettings):
     attachments_bucket: AttachmentsBucket
     signing_secret_arn: SigningSecretArn = ""  # empty: the routes that sign refuse (dunning.store.secrets)
     inbound_mail_domain: InboundMailDomain
+    # conversations (S4): the public chat and the agents' routes; empty on a stack without them
+    conversations_table: ConversationsTable = ""
+    conversation_queue_url: ConversationQueueUrl = ""  # customer messages go onto the inbound FIFO queue
+    conversation_state_machine_arn: ConversationStateMachineArn = ""  # closing fails the waiting question's task
 
 
 class ConsoleSettings(EnvSettings):
@@ -167,6 +176,10 @@ class ConsoleSettings(EnvSettings):
     attachments_bucket: AttachmentsBucket = ""  # presigned uploads and downloads
     signing_secret_arn: SigningSecretArn = ""  # signed reply addresses in agents' email replies
     inbound_mail_domain: InboundMailDomain = ""  # agents' replies: reply addresses and Message-IDs (SES out)
+    # conversations (S4): workflows, the inbox, "Try it"; empty on a console without them
+    conversations_table: ConversationsTable = ""
+    conversation_queue_url: ConversationQueueUrl = ""
+    conversation_state_machine_arn: ConversationStateMachineArn = ""
 
 
 class InboundMailSettings(EnvSettings):
@@ -179,6 +192,48 @@ class InboundMailSettings(EnvSettings):
     signing_secret_arn: SigningSecretArn  # verifies signed reply addresses
     runs_bucket: RunsBucket  # configuration (categories, auto replies, mail settings)
     contacts_table: ContactsTable  # a reply to a dunning email: the contact's account
+    # conversations (S4), the email channel: a mail of conversations.email.categories opens a conversation, a mail
+    # into an interaction with one is queued as its next message; empty on a stack without conversations
+    conversations_table: ConversationsTable = ""
+    conversation_queue_url: ConversationQueueUrl = ""
+
+
+class ConversationStepSettings(EnvSettings):
+    """The conversation state machine's step function (functions/conversation_step): ``advance`` (the
+    interpreter and its actions), ``park`` (a question waits on its task token) and ``fail``."""
+
+    conversations_table: ConversationsTable  # conversations, step history, workflows, profiles, sheet rows
+    interactions_table: InteractionsTable  # each conversation's interaction and its messages (the thread)
+    attachments_bucket: AttachmentsBucket  # the interactions use cases' bucket (no object is read or written)
+    signing_secret_arn: SigningSecretArn  # email channel: signed reply addresses of the bot's mail
+    inbound_mail_domain: InboundMailDomain = ""  # email channel: reply addresses and Message-IDs (SES out)
+    runs_bucket: RunsBucket  # configuration (teams, agents, settings)
+    ledger_table: LedgerTable  # promise steps: promises to pay, as the interactions record them
+    conversation_state_machine_arn: ConversationStateMachineArn  # park: a pending answer resumes the task at once
+    # a question's no-reply timeout is at most this many seconds (0: the step's own); the local stack sets 6
+    ask_timeout_cap_seconds: AskTimeoutCapSeconds = 0
+
+
+class ConversationHttpSettings(EnvSettings):
+    """A workflow's HTTP step (functions/conversation_http): the guarded outbound client, secrets by reference."""
+
+    runs_bucket: RunsBucket  # configuration: conversations.secrets (name -> id), conversations.http_allow_hosts
+    idempotency_table: IdempotencyTable  # a retried invocation after success returns the recorded answer
+    # hosts the private-address guard lets through when the configuration names them too (WorkflowHttpAllowHosts)
+    http_allow_hosts: str = Field(default="", alias="HTTP_ALLOW_HOSTS")
+
+
+class ConversationInboundSettings(EnvSettings):
+    """The inbound FIFO queue's consumer (functions/conversation_inbound): opens start the execution; messages go
+    into the thread and resume the question waiting on them (or wait for the next one)."""
+
+    conversations_table: ConversationsTable
+    interactions_table: InteractionsTable
+    attachments_bucket: AttachmentsBucket  # the interactions use cases' bucket (no object is read or written)
+    signing_secret_arn: SigningSecretArn  # customer tokens of a conversation a message after close opens
+    runs_bucket: RunsBucket  # configuration (the live workflows' triggers, channels)
+    conversation_queue_url: ConversationQueueUrl  # a message after close opens a new conversation ("open" envelope)
+    conversation_state_machine_arn: ConversationStateMachineArn  # StartExecution, SendTaskSuccess
 
 
 # The function folder (functions/<name>/) -> its settings model.
@@ -197,6 +252,9 @@ FUNCTION_SETTINGS: dict[str, type[EnvSettings]] = {
     "inbound_mail": InboundMailSettings,
     "archive_contacts": ArchiveSettings,
     "expire_promises": ExpirePromisesSettings,
+    "conversation_step": ConversationStepSettings,
+    "conversation_http": ConversationHttpSettings,
+    "conversation_inbound": ConversationInboundSettings,
 }
 
 
@@ -214,3 +272,7 @@ class StackSettings(EnvSettings):
     interactions_table: InteractionsTable = ""
     attachments_bucket: AttachmentsBucket = ""
     signing_secret_arn: SigningSecretArn = ""
+    # conversations (S4); empty for a stack deployed before they existed
+    conversations_table: ConversationsTable = ""
+    conversation_queue_url: ConversationQueueUrl = ""
+    conversation_state_machine_arn: ConversationStateMachineArn = ""

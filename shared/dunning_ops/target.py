@@ -69,5 +69,8 @@ class Target:
             "INTERACTIONS_TABLE": o.get("InteractionsTableName", ""),
             "ATTACHMENTS_BUCKET": o.get("AttachmentsBucketName", ""),
             "SIGNING_SECRET_ARN": o.get("InteractionSigningSecretArn", ""),
+            "CONVERSATIONS_TABLE": o.get("ConversationsTableName", ""),
+            "CONVERSATION_QUEUE_URL": o.get("ConversationInboundQueueUrl", ""),
+            "CONVERSATION_STATE_MACHINE_ARN": o.get("ConversationStateMachineArn", ""),
             **({"CONTACT_RETENTION_DAYS": o["ContactRetentionDays"]} if "ContactRetentionDays" in o else {}),
         })

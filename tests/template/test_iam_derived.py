@@ -102,7 +102,8 @@ class Resolver:
         raise ValueError(f"cannot resolve {node}")
 
     def _sub(self, name: str) -> str:
-        fixed = {"AWS::Partition": PARTITION, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+        fixed = {"AWS::Partition": PARTITION, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
+                 "AWS::StackName": STACK_NAME}
         if name in fixed:
             return fixed[name]
         if name.endswith(".Arn"):
@@ -166,7 +167,14 @@ def needs_from_calls(calls: list[dict[str, Any]], function: str, r: Resolver) ->
         elif c["service"] == "secrets-manager":
             out.add((f"secretsmanager:{op}", (p.get("SecretId", "*"),)))
         elif c["service"] == "sfn":
-            out.add((f"states:{op}", (p.get("stateMachineArn", "*"),)))
+            if "taskToken" in p:  # SendTask*: the token names no machine; any state machine of the stack may grant it
+                machines = tuple(v for v in r.resources.values() if ":stateMachine:" in v)
+                out.add((f"states:{op}", machines or ("*",)))
+            else:
+                out.add((f"states:{op}", (p.get("stateMachineArn") or p.get("executionArn") or "*",)))
+        elif c["service"] == "sqs" and "QueueUrl" in p:
+            name = str(p["QueueUrl"]).rsplit("/", 1)[-1]
+            out.add((f"sqs:{op}", (f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT}:{name}",)))
         elif (c["service"], op) == ("cognito-identity-provider", "InitiateAuth"):
             continue  # sign-in with a public app client: an unsigned call, no IAM permission involved
         else:

@@ -4,7 +4,6 @@ configuration, a missing table, access denied) fails its task at once, with its 
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,8 @@ import botocore.exceptions
 import pytest
 
 from dunning import errors
-from dunning.errors import RETRYABLE_ERRORS, PermanentError, TransientStoreError
+from dunning.errors import RETRYABLE_ERRORS, PermanentError, TransientError
+from dunning_ops.local.translate import load_definition
 
 ROOT = Path(__file__).resolve().parents[2]
 MACHINES = sorted((ROOT / "infra" / "statemachines").glob("*.asl.json"))
@@ -34,7 +34,7 @@ def states(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def retriers() -> list[tuple[str, str, dict[str, Any]]]:
     return [(path.name, name, retrier) for path in MACHINES
-            for name, state in states(json.loads(path.read_text(encoding="utf-8")))
+            for name, state in states(load_definition(path))
             for retrier in state.get("Retry", [])]
 
 
@@ -54,7 +54,7 @@ def test_every_retryable_name_is_a_transient_error():
         if name in LAMBDA_SERVICE_ERRORS:
             continue
         if hasattr(errors, name):
-            assert issubclass(getattr(errors, name), TransientStoreError), name
+            assert issubclass(getattr(errors, name), TransientError), name
         else:  # botocore's own: connection failures and timeouts, raised by clients outside store/
             cls = getattr(botocore.exceptions, name)
             assert issubclass(cls, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError), name

@@ -14,6 +14,7 @@ from dunning.settings import ApiSettings
 from dunning.store.identity import UserPool
 
 if TYPE_CHECKING:
+    from dunning.app.conversations import ConversationDeps
     from dunning.app.interaction_mail import MailDeps
     from dunning.app.interactions import InteractionDeps
     from dunning.store.rate_limit import DynamoRateLimiter
@@ -63,6 +64,16 @@ def _rate_limiter(s: ApiSettings) -> DynamoRateLimiter:
 
 def interactions() -> InteractionDeps:
     return _interactions(settings())
+
+
+@lru_cache(maxsize=4)
+def _conversations(s: ApiSettings) -> ConversationDeps:
+    return deps.conversation_deps(s)
+
+
+def conversations() -> ConversationDeps:
+    """The conversations' use cases (the web chat, the agents' routes)."""
+    return _conversations(settings())
 
 
 def interaction_mail() -> MailDeps:

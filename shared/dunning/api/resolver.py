@@ -12,12 +12,26 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
 
 from dunning.api.guard import guard
-from dunning.api.routers import accounts, activities, admin, auth, contacts, interactions, public, runs
+from dunning.api.routers import (
+    accounts,
+    activities,
+    admin,
+    auth,
+    chat,
+    contacts,
+    conversations,
+    interactions,
+    public,
+    runs,
+    workflows,
+)
 from dunning.app.activities import ActivityConflict
+from dunning.app.conversations import ConversationClosed, ConversationConflict, ConversationNotFound, TokenInvalid
 from dunning.app.interactions import InteractionConflict, InteractionNotFound, InvalidTransition, StageForbidden
 from dunning.app.letter_retrieval import ContactNotFound, LetterUnavailable, RestoreNeeded
 from dunning.app.operations import InvalidRequest
 from dunning.app.queries import NotFound
+from dunning.app.workflows import WorkflowConflict, WorkflowInvalid, WorkflowNotFound
 from dunning.auth import Forbidden, Unauthorized
 from dunning.interactions.webform import RateLimited, SpamRejected
 from dunning.observability import logger
@@ -40,6 +54,8 @@ def _problem(status: int, message: str, **extra: Any) -> Response[Any]:
 PLAIN_PROBLEMS: dict[type[Exception], int] = {
     NotFound: 404, ContactNotFound: 404, LetterUnavailable: 404, InteractionNotFound: 404,
     ActivityConflict: 409, InteractionConflict: 409, BadPageToken: 400, InvalidRequest: 422, InvalidTransition: 422,
+    ConversationNotFound: 404, ConversationConflict: 409,
+    WorkflowNotFound: 404, WorkflowConflict: 409,
 }
 
 
@@ -57,9 +73,10 @@ def _plain_problems(app: APIGatewayHttpResolver) -> None:
 
 def build_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
-    for module in (runs, accounts, contacts, activities, admin, auth, interactions):
+    for module in (runs, accounts, contacts, activities, admin, auth, interactions, conversations, workflows):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(public.router, prefix=PUBLIC_PREFIX)
+    app.include_router(chat.router, prefix=PUBLIC_PREFIX)
 
     @app.get("/openapi.json", include_in_schema=False, **{k: v for k, v in guard(None).items()
                                                            if k == "middlewares"})
@@ -69,6 +86,21 @@ def build_app() -> APIGatewayHttpResolver:
     @app.exception_handler(Unauthorized)
     def unauthorized(exc: Unauthorized) -> Response[Any]:
         return _problem(401, "Unauthorized")
+
+    @app.exception_handler(TokenInvalid)
+    def token_invalid(exc: TokenInvalid) -> Response[Any]:  # a web chat request without its conversation's token
+        return _problem(401, "the conversation token is missing or not valid for this conversation")
+
+    @app.exception_handler(ConversationClosed)
+    def conversation_closed(exc: ConversationClosed) -> Response[Any]:
+        if not app.current_event.path.startswith(PUBLIC_PREFIX):  # an agent acting on a closed conversation
+            return _problem(409, str(exc))
+        return _problem(409, f"{exc}: open a new conversation to write again",
+                        open=f"{PUBLIC_PREFIX}/chat/conversations")
+
+    @app.exception_handler(WorkflowInvalid)
+    def workflow_invalid(exc: WorkflowInvalid) -> Response[Any]:  # every error with the step it is in
+        return _problem(422, str(exc), errors=[e.model_dump(mode="json") for e in exc.errors])
 
     @app.exception_handler(SignInFailed)
     def sign_in_failed(exc: SignInFailed) -> Response[Any]:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from dunning.app.activities import ActivityDeps
     from dunning.app.assign import AssignDeps
+    from dunning.app.conversations import ConversationDeps
     from dunning.app.create_contacts import CreateContactsDeps
     from dunning.app.email_delivery import EmailDeps
     from dunning.app.evaluate import EvaluateDeps
@@ -51,7 +52,15 @@ if TYPE_CHECKING:
     from dunning.app.print_extract import ExtractDeps, ExtractOptions
     from dunning.app.queries import ReadDeps
     from dunning.app.summarize import SummarizeDeps
-    from dunning.settings import ApiSettings, ConsoleSettings
+    from dunning.app.workflows import WorkflowDeps
+    from dunning.outbound_http import HttpStepDeps
+    from dunning.settings import (
+        ApiSettings,
+        ConsoleSettings,
+        ConversationHttpSettings,
+        ConversationInboundSettings,
+        ConversationStepSettings,
+    )
     from dunning.store.identity import UserPool
     from dunning.store.rate_limit import DynamoRateLimiter
 
@@ -302,7 +311,8 @@ def inbound_mail_deps(settings: InboundMailSettings) -> InboundMailDeps:
                                     contacts_table=settings.contacts_table)
     return InboundMailDeps(mail=interaction_mail_deps(interactions, settings.inbound_mail_domain),
                            inbound=InboundMailStore(settings.inbound_mail_bucket),
-                           attachments=S3Blobs(settings.attachments_bucket))
+                           attachments=S3Blobs(settings.attachments_bucket),
+                           conversations=conversation_deps(settings) if settings.conversations_table else None)
 
 
 def rate_limiter(interactions_table: str) -> DynamoRateLimiter:
@@ -328,6 +338,8 @@ class ConsoleDeps:
     pool: UserPool
     interactions: InteractionDeps | None = None  # None: a console without the interactions table
     mail: MailDeps | None = None  # agents' email replies and automatic replies (SES)
+    conversations: ConversationDeps | None = None  # None: a console without the conversations table (S4)
+    workflows: WorkflowDeps | None = None
 
 
 def console_deps(settings: ConsoleSettings) -> ConsoleDeps:
@@ -338,6 +350,66 @@ def console_deps(settings: ConsoleSettings) -> ConsoleDeps:
         if settings.interactions_table else None
     mail = interaction_mail_deps(interactions, settings.inbound_mail_domain) \
         if interactions is not None and settings.inbound_mail_domain else None
+    conversations = conversation_deps(settings) if settings.conversations_table and interactions is not None \
+        else None
     return ConsoleDeps(reads=read_deps(settings), activities=activity_deps(settings),
                        pool=user_pool(settings.user_pool_id, settings.client_id), interactions=interactions,
-                       mail=mail)
+                       mail=mail, conversations=conversations,
+                       workflows=conversations.workflows if conversations is not None else None)
+
+
+# ---------------------------------------------------------------------------------------------- conversations (S4)
+def workflow_deps(settings: ConversationStepSettings | ConversationInboundSettings | ApiSettings | ConsoleSettings
+                  | InboundMailSettings | StackSettings) -> WorkflowDeps:
+    """The workflow use cases (definitions, drafts, versions): the conversations table and the configuration."""
+    from dunning.app.workflows import WorkflowDeps
+    from dunning.store.workflows import DynamoWorkflowsRepository
+
+    if not settings.conversations_table:
+        raise ValueError("this stack has no conversations table (CONVERSATIONS_TABLE)")
+    return WorkflowDeps(store=DynamoWorkflowsRepository(settings.conversations_table),
+                        config=S3Blobs(settings.runs_bucket).config)
+
+
+def conversation_deps(settings: ConversationStepSettings | ConversationInboundSettings | ApiSettings
+                      | ConsoleSettings | InboundMailSettings | StackSettings) -> ConversationDeps:
+    """The conversation use cases: the conversations table, the interactions (the ledger where promise steps need
+    it), the inbound FIFO queue, the conversation state machine, the signing key, sheet exports, SES for the
+    email channel (where the settings name the inbound domain) and the web chat's rate counters (the API)."""
+    from dunning.app.conversations import ConversationDeps
+    from dunning.aws_ports import SfnExecutions, SqsInboundQueue
+    from dunning.settings import ApiSettings
+    from dunning.store.conversations import DynamoConversationsRepository
+    from dunning.store.secrets import signing_key
+    from dunning.store.sheets import S3SheetExports
+
+    if not settings.conversations_table:
+        raise ValueError("this stack has no conversations table (CONVERSATIONS_TABLE)")
+    ledger_table = getattr(settings, "ledger_table", None)
+    interactions = interaction_deps(
+        interactions_table=settings.interactions_table, attachments_bucket=settings.attachments_bucket,
+        signing_secret_arn=settings.signing_secret_arn, runs_bucket=settings.runs_bucket, ledger_table=ledger_table,
+        contacts_table=getattr(settings, "contacts_table", None),
+        contact_retention_days=getattr(settings, "contact_retention_days", None))
+    domain = getattr(settings, "inbound_mail_domain", "")
+    return ConversationDeps(
+        store=DynamoConversationsRepository(settings.conversations_table), workflows=workflow_deps(settings),
+        interactions=interactions, config=S3Blobs(settings.runs_bucket).config,
+        queue=SqsInboundQueue(getattr(settings, "conversation_queue_url", "")),
+        executions=SfnExecutions(getattr(settings, "conversation_state_machine_arn", "")),
+        signing_key=partial(signing_key, settings.signing_secret_arn),
+        sheets=S3SheetExports(settings.attachments_bucket),
+        mail=interaction_mail_deps(interactions, domain) if domain else None,
+        ask_timeout_cap=int(getattr(settings, "ask_timeout_cap_seconds", 0)),
+        rate_limiter=rate_limiter(settings.interactions_table) if isinstance(settings, ApiSettings) else None)
+
+
+def http_step_deps(settings: ConversationHttpSettings) -> HttpStepDeps:
+    """A workflow's HTTP step: the configuration (secret ids, allowed hosts), the workflow secrets (cached) and the
+    stack's own allowed hosts (WorkflowHttpAllowHosts)."""
+    from dunning.aws_ports import WorkflowSecrets
+    from dunning.outbound_http import HttpStepDeps, parse_hosts
+
+    return HttpStepDeps(config=S3Blobs(settings.runs_bucket).config, secret=WorkflowSecrets(),
+                        stack_allow_hosts=parse_hosts(settings.http_allow_hosts))
+

@@ -17,6 +17,10 @@ queue; each object becomes a thread entry on its interaction, a new interaction,
 5. **Attachments** go to the attachments bucket when their type, size and content pass the same checks as an
    upload; a refused one is listed with its reason (and a system entry says why).
 6. **Automatic reply** (the category's, on ``created``) only to a person's mail - never to automatic mail.
+7. **Conversations** (the email channel, S4): a new interaction in one of ``conversations.email.categories``
+   (with ``conversations.email.enabled``) opens a conversation on it, so a workflow answers; a mail filed into
+   an interaction that has a conversation is queued as the conversation's next message (the workflow's answer,
+   or the agent's after a hand-off). Automatic mail (out-of-office, bounces) does neither.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote_plus
 
 from pydantic import BaseModel
@@ -52,6 +56,9 @@ from dunning.store.blobs import BlobStore
 from dunning.store.inbound_mail import InboundMailStore
 from dunning.store.interactions import DuplicateMessage, WriteConflict
 
+if TYPE_CHECKING:
+    from dunning.app.conversations import ConversationDeps
+
 MAIL_AUTHOR = "mail"
 RAW_FILENAME = "message.eml"
 MatchedBy = Literal["reply_address", "thread", "number", "dunning_reply", "new"]
@@ -63,6 +70,7 @@ class InboundMailDeps:
     mail: MailDeps  # the interactions, SES (automatic replies) and our mail domain
     inbound: InboundMailStore  # the inbound mail bucket
     attachments: BlobStore  # the attachments bucket (the raw mail and the mail's attachments)
+    conversations: ConversationDeps | None = None  # the email channel of conversations (None: no conversations)
 
 
 class S3Object(BaseModel):
@@ -84,6 +92,7 @@ class MailOutcome(BaseModel):
     auto_reply: str = "none"  # sent | none | skipped_automatic | not_sent
     attachments_stored: int = 0
     attachments_refused: int = 0
+    conversation_id: str | None = None  # the conversation the mail opened or was queued to
     reason: str = ""
 
 
@@ -134,8 +143,10 @@ def receive_mail(deps: InboundMailDeps, obj: S3Object, now: datetime) -> MailOut
     seen = find_by_message_ids(deps.mail.interactions, [parsed.message_id]).get(parsed.message_id)
     if seen is not None:
         _finish_attachments(deps, seen.interaction_id, parsed, raw, now)  # a retry after a partial write
+        conversation_id = _conversation_after_retry(deps, seen.interaction_id, parsed, now)
         return MailOutcome(key=obj.key, status="duplicate", interaction_id=seen.interaction_id,
-                           entry_id=seen.entry_id, reason="this Message-ID is recorded already")
+                           entry_id=seen.entry_id, conversation_id=conversation_id,
+                           reason="this Message-ID is recorded already")
     try:
         return _file(deps, obj.key, parsed, raw, now)
     except DuplicateMessage as exc:  # the same mail, processed at the same moment elsewhere
@@ -159,9 +170,10 @@ def _file(deps: InboundMailDeps, key: str, mail: InboundMail, raw: bytes, now: d
             in_reply_to=mail.in_reply_to[0] if mail.in_reply_to else None, references=mail.references,
             subject=mail.subject, to=mail.to))
         stored, refused = _finish_attachments(deps, interaction.id, mail, raw, now)
+        conversation_id = _queue_to_conversation(deps, interaction.id, mail, text, now)
         return MailOutcome(key=key, status="recorded", matched_by=matched_by, interaction_id=interaction.id,
                            entry_id=entry.entry_id, automatic=mail.automatic is not None,
-                           attachments_stored=stored, attachments_refused=refused)
+                           attachments_stored=stored, attachments_refused=refused, conversation_id=conversation_id)
     created = _create(deps, mail, text, contact, now)
     stored, refused = _finish_attachments(deps, created.id, mail, raw, now)
     answering = ThreadEntry(entry_id="", kind="email_in", author=mail.from_address, at=now,
@@ -169,10 +181,11 @@ def _file(deps: InboundMailDeps, key: str, mail: InboundMail, raw: bytes, now: d
     # a moment after the mail it answers, so the thread lists them in order
     reply = send_auto_reply(deps.mail, created, "created", now + timedelta(milliseconds=1), answering=answering,
                             automatic=mail.automatic)
+    conversation_id = _open_conversation(deps, created, mail, text, now)
     return MailOutcome(key=key, status="recorded", matched_by="dunning_reply" if contact else "new",
                        interaction_id=created.id, new_interaction=True,
                        automatic=mail.automatic is not None, auto_reply=reply.status,
-                       attachments_stored=stored, attachments_refused=refused)
+                       attachments_stored=stored, attachments_refused=refused, conversation_id=conversation_id)
 
 
 def _match(deps: InboundMailDeps, mail: InboundMail) -> tuple[MatchedBy, Interaction | None, Contact | None]:
@@ -246,6 +259,80 @@ def _language(content_language: str, contact: Contact | None) -> str:
 
 def _mail_entry_id(mail: InboundMail) -> str:
     return message_id_hash(mail.message_id)[:26]
+
+
+# ---------------------------------------------------------------------------------------------- conversations
+def _starts_conversation(deps: InboundMailDeps, interaction: Interaction) -> bool:
+    cfg = deps.mail.interactions.config().conversations.email
+    return cfg.enabled and interaction.category in cfg.categories
+
+
+def _open_conversation(deps: InboundMailDeps, created: Interaction, mail: InboundMail, text: str,
+                       now: datetime) -> str | None:
+    """A conversation on the interaction the mail just opened, when its category is one of the email channel's
+    (``conversations.email``); the workflow reads the mail's sender and account as the contact."""
+    if deps.conversations is None or mail.automatic is not None or not _starts_conversation(deps, created):
+        return None
+    from dunning.app.conversations import open_conversation
+    from dunning.models.conversations import NewConversation
+
+    opened = open_conversation(deps.conversations, NewConversation(
+        channel="email", name=(mail.from_name or "")[:200] or None, email=mail.from_address[:254],
+        account_id=created.account_id, language=created.language, text=text[:4000] or None,
+        interaction_id=created.id, category=created.category), now)
+    logger.info("conversation opened from mail", extra={"interaction_id": created.id,
+                                                       "conversation_id": opened.conversation.id})
+    return opened.conversation.id
+
+
+def _mail_client_id(mail: InboundMail) -> str:
+    """The conversation message's client id of a mail: from its Message-ID, so a repeat is one message."""
+    return f"mail.{message_id_hash(mail.message_id)[:40]}"
+
+
+def _queue_to_conversation(deps: InboundMailDeps, interaction_id: str, mail: InboundMail, text: str,
+                           now: datetime) -> str | None:
+    """A mail filed into an interaction that has a conversation: queued as the conversation's next message (the
+    consumer delivers it to the question waiting, or keeps it for the agent after a hand-off, or, when the
+    conversation is closed, opens the next one). Once per Message-ID: the queue's dedupe id and the thread's
+    message id both derive from it."""
+    if deps.conversations is None or mail.automatic is not None or not text.strip():
+        return None
+    from dunning.app.conversations import conversation_for_interaction
+    from dunning.conversations import domain
+    from dunning.models.conversations import InboundEnvelope
+
+    conversation = conversation_for_interaction(deps.conversations, interaction_id)
+    if conversation is None:
+        return None
+    client_id = _mail_client_id(mail)
+    deps.conversations.queue.send(InboundEnvelope(
+        kind="message", conversation_id=conversation.id, message_id=client_id, text=text[:4000], at=now,
+        channel=conversation.channel, dedupe_id=domain.dedupe_id(f"{conversation.id}:{client_id}")))
+    logger.info("mail queued to its conversation", extra={"interaction_id": interaction_id,
+                                                         "conversation_id": conversation.id})
+    return conversation.id
+
+
+def _conversation_after_retry(deps: InboundMailDeps, interaction_id: str, mail: InboundMail,
+                              now: datetime) -> str | None:
+    """A mail processed again (a retry after a partial write): what its first processing may not have got to -
+    queuing it to the interaction's conversation (a repeat is dropped by the message id), or, when the mail
+    opened the interaction, opening its conversation."""
+    if deps.conversations is None or mail.automatic is not None:
+        return None
+    from dunning.app.conversations import conversation_for_interaction
+
+    interaction = deps.mail.interactions.store.get(interaction_id)
+    if interaction is None:
+        return None
+    text = strip_quoted(mail.text)
+    record = deps.mail.interactions.store.record(interaction_id)
+    first = min(record.thread, key=lambda e: (e.at, e.entry_id)) if record and record.thread else None
+    existing = conversation_for_interaction(deps.conversations, interaction_id)
+    if first is not None and first.message_id == mail.message_id:  # the mail opened the interaction
+        return existing.id if existing is not None else _open_conversation(deps, interaction, mail, text, now)
+    return _queue_to_conversation(deps, interaction_id, mail, text, now) if existing is not None else None
 
 
 # ---------------------------------------------------------------------------------------------- attachments

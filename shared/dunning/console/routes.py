@@ -23,6 +23,7 @@ from dunning.app.run_report import run_report
 from dunning.app.sessions import SignInFailed, sign_in
 from dunning.auth import Permission
 from dunning.console import pages, security
+from dunning.console.conversation_routes import router as conversation_router
 from dunning.console.interaction_routes import account_extras
 from dunning.console.interaction_routes import router as interaction_router
 from dunning.console.session import (
@@ -34,11 +35,14 @@ from dunning.console.session import (
     query_of,
     sign_in_location,
 )
+from dunning.console.workflow_routes import router as workflow_router
 from dunning.observability import logger
 from dunning.settings import ConsoleSettings
 
 app = APIGatewayHttpResolver()
 app.include_router(interaction_router)  # the interaction pages (dunning.console.interaction_routes)
+app.include_router(workflow_router)  # workflows: list, diagram, versions, editor, "Try it" (workflow_routes)
+app.include_router(conversation_router)  # the inbox and a conversation's page (conversation_routes)
 OUTCOMES = ("promise_to_pay", "paid", "dispute", "no_answer", "wrong_contact", "other")
 WORKLIST_PAGE = 20
 TIMELINE_LIMIT = 50

@@ -533,6 +533,93 @@ class InteractionsConfig(ConfigModel):
         return next((t for t in self.reply_templates if t.code == code), None)
 
 
+# --------------------------------------------------------------------------- conversations (S4)
+TeamCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_\-]{0,47}$")]
+SettingName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+
+
+class ConversationTeam(ConfigModel):
+    """A team conversations are routed to (S4.4): its members are the agents that sit in it."""
+
+    id: TeamCode = Field(description="Team code, named by route steps and by agents.")
+    name: str = Field(description="Readable name, shown in the console's queues.")
+    skill: Annotated[str, StringConstraints(max_length=64)] = Field("", description=(
+        "The skill a member needs to be picked (empty: every member). A route step may name another skill."))
+    rule: Literal["round_robin", "least_open"] = Field("round_robin", description=(
+        "How a member is picked when a route step names no rule: round_robin (in turn) or least_open (the member "
+        "with the fewest open conversations of this team)."))
+
+
+class ConversationAgent(ConfigModel):
+    """A user of the user pool who answers conversations."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+        description="The Cognito username.")
+    teams: list[TeamCode] = Field(default_factory=list, description="The teams the agent sits in.")
+    skills: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=list, description="The agent's skills (route steps and teams pick by skill).")
+
+
+class ConversationEmail(ConfigModel):
+    enabled: bool = Field(False, description="true: inbound mail of `categories` starts a conversation.")
+    categories: list[Code] = Field(default_factory=list, description="Interaction categories that start one.")
+
+
+class ConversationWebChat(ConfigModel):
+    enabled: bool = Field(True, description="true: the public web chat endpoints accept conversations.")
+    rate_per_minute: Annotated[int, Field(ge=1, le=600)] = Field(30, description=(
+        "Messages a conversation may send per minute; more are refused (429)."))
+    open_per_hour: Annotated[int, Field(ge=1, le=10000)] = Field(20, description=(
+        "Conversations one client address may open per hour."))
+
+
+class ConversationsConfig(ConfigModel):
+    """Conversations (S4): teams, agents, the fallback team, workflow settings and secrets by reference."""
+
+    interaction_category: Code = Field("conversation", description=(
+        "The interactions category every conversation is recorded under (S3.1)."))
+    teams: list[ConversationTeam] = Field(default_factory=list, description="Teams conversations are routed to.")
+    agents: list[ConversationAgent] = Field(default_factory=list, description="Agents, their teams and skills.")
+    fallback_team: TeamCode | None = Field(None, description=(
+        "A failed workflow (or none live) hands the conversation to this team."))
+    settings: dict[SettingName, str | int | float | bool] = Field(default_factory=dict, description=(
+        "Values workflow templates read as `settings.NAME` (not secret)."))
+    secrets: dict[SettingName, Annotated[str, StringConstraints(
+        pattern=r"^[A-Za-z0-9_\-]+/workflow/[A-Za-z0-9_.\-/]+$")]] = Field(default_factory=dict, description=(
+            "Secret name -> Secrets Manager id (under `<stack>/workflow/` or `dunning/workflow/`); HTTP steps "
+            "read them as `secrets.NAME`, resolved only inside the HTTP Lambda."))
+    http_allow_hosts: list[Annotated[str, StringConstraints(min_length=1, max_length=253)]] = Field(
+        default_factory=list, description="Hosts the private-address guard of HTTP steps lets through.")
+    email: ConversationEmail = Field(default_factory=ConversationEmail, description="The email channel.")
+    web_chat: ConversationWebChat = Field(default_factory=ConversationWebChat, description="The web chat channel.")
+
+    @model_validator(mode="after")
+    def _references(self) -> ConversationsConfig:
+        errors: list[str] = []
+        teams = set(_unique(errors, "conversation team", [t.id for t in self.teams]))
+        _unique(errors, "conversation agent", [a.username for a in self.agents])
+        for agent in self.agents:
+            for team in agent.teams:
+                if team not in teams:
+                    errors.append(f"conversation agent {agent.username!r}: unknown team {team!r}")
+        if self.fallback_team and self.fallback_team not in teams:
+            errors.append(f"conversations.fallback_team: unknown team {self.fallback_team!r}")
+        if self.teams and not self.fallback_team:
+            errors.append("conversations.fallback_team: name the team failed workflows hand over to")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    def team(self, team_id: str) -> ConversationTeam | None:
+        return next((t for t in self.teams if t.id == team_id), None)
+
+    def agent(self, username: str) -> ConversationAgent | None:
+        return next((a for a in self.agents if a.username == username), None)
+
+    def members(self, team_id: str) -> list[ConversationAgent]:
+        return [a for a in self.agents if team_id in a.teams]
+
+
 class Config(ConfigModel):
     version: str = Field("", description="Names this configuration; recorded with every run.")
     company: Company = Field(description="The sender on letters.")
@@ -547,6 +634,8 @@ class Config(ConfigModel):
         "The contact types the collections run uses for each step action."))
     interactions: InteractionsConfig = Field(default_factory=InteractionsConfig, description=(
         "Interactions (S3): processes with stages, categories, reply templates, mail settings."))
+    conversations: ConversationsConfig = Field(default_factory=ConversationsConfig, description=(
+        "Conversations (S4): teams, agents, fallback team, workflow settings and secrets, channels."))
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
@@ -593,6 +682,12 @@ class Config(ConfigModel):
             for action, key in self.collections_contact_types.model_dump().items():
                 if key not in types:
                     errors.append(f"collections_contact_types.{action}: unknown contact type {key!r}")
+        if self.conversations.teams and self.interactions.category(self.conversations.interaction_category) is None:
+            errors.append(f"conversations.interaction_category: unknown interactions category "
+                          f"{self.conversations.interaction_category!r}")
+        for category in self.conversations.email.categories:
+            if self.conversations.email.enabled and self.interactions.category(category) is None:
+                errors.append(f"conversations.email.categories: unknown interactions category {category!r}")
         if errors:
             raise ValueError("; ".join(errors))
         return self

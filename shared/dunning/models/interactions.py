@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 Channel = Literal["phone", "call_centre", "direct_marketing", "internet", "agent_portal", "email", "chat"]
 CHANNELS: tuple[str, ...] = ("phone", "call_centre", "direct_marketing", "internet", "agent_portal", "email", "chat")
 InteractionStatus = Literal["open", "closed"]
-EntryKind = Literal["comment", "note", "email_in", "email_out", "auto_reply", "system"]
+EntryKind = Literal["comment", "note", "email_in", "email_out", "auto_reply", "system", "chat_in", "chat_out"]
 Visibility = Literal["agents", "customer"]
 LinkKind = Literal["opportunity", "application", "job", "account", "invoice", "contact", "activity"]
 AttachmentStatus = Literal["pending", "stored", "refused"]

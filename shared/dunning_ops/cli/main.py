@@ -18,6 +18,7 @@ from dunning.errors import PermanentError
 from dunning_ops.cli import (
     api_cmd,
     assignment_cmd,
+    chat_cmd,
     config_cmd,
     contacts_cmd,
     events_cmd,
@@ -29,6 +30,7 @@ from dunning_ops.cli import (
     runs_cmd,
     simulate_cmd,
     users_cmd,
+    workflows_cmd,
 )
 from dunning_ops.cli.common import CliError, Subparsers
 from dunning_ops.cli.output import fail, json_errors, json_errors_enabled
@@ -51,6 +53,8 @@ GROUPS: tuple[Callable[[Subparsers], None], ...] = (
     users_cmd.register,
     api_cmd.register,
     mail_cmd.register,
+    chat_cmd.register,
+    workflows_cmd.register,
 )
 
 

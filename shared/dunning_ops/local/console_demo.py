@@ -76,7 +76,8 @@ def demo_users(collector: str | None) -> tuple[DemoUser, ...]:
 def load_console_demo(stack: LocalStack, as_of: date = DEMO_AS_OF, progress: TextIO | None = sys.stderr
                       ) -> list[DemoUser]:
     """What ``dunning local up --demo`` calls: the demo data and run, then the demo users (one per group), their
-    stage memberships and a few demo interactions with time spent."""
+    stage memberships and a few demo interactions with time spent, then the shipped workflows live and a few
+    demo conversations handed to the teams."""
     load_demo_data(stack, as_of, progress=progress)
     settings = Target.from_args(stack.endpoint, None, REGION).settings
     users = add_demo_users(stack, demo_users(busiest_collector(settings)))
@@ -84,6 +85,7 @@ def load_console_demo(stack: LocalStack, as_of: date = DEMO_AS_OF, progress: Tex
         print("demo interactions: stage members, requests on every agent channel, time spent", file=progress,
               flush=True)
     load_demo_interactions(stack, users)
+    load_demo_conversations(stack, users, progress)  # its stub CRM serves as long as the demo runs
     return users
 
 
@@ -173,3 +175,90 @@ def write_run_report(settings: StackSettings, run_id: str, out: Path, language: 
     path = out / REPORT_NAME
     path.write_text(static_run_report(report, language), encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------------------------------------- conversations (S4)
+@dataclass(frozen=True)
+class DemoConversation:
+    """One demo web chat: the customer's contact fields and the answers they give to the bot's questions."""
+
+    name: str
+    email: str | None
+    answers: tuple[str, ...] = ()
+
+
+DEMO_CONVERSATIONS: tuple[DemoConversation, ...] = (
+    DemoConversation("Vera VIP", "vip@example.com"),  # the stub CRM says VIP: the VIP team
+    DemoConversation("Nuno Normal", "normal@example.com"),  # the normal team
+    DemoConversation("Ana", None, ("not an email", "ana@example.com")),  # asked, re-asked, then the lookup
+)
+DEMO_WAIT = 60.0  # seconds a demo conversation may take through the queue and the state machine
+
+
+def _ask_for_a_person(choices: list[Any], email: str | None) -> str:
+    """A demo customer's answer beyond the script: the choice asking for a person (else the last), or the email."""
+    for c in choices:
+        if any(word in (c.label or "").lower() for word in ("someone", "agent", "person", "talk")):
+            return str(c.value)
+    return str(choices[-1].value) if choices else (email or "demo@example.com")
+
+
+@dataclass
+class DemoConversations:
+    """What :func:`load_demo_conversations` made: the shipped workflows installed (live), the demo
+    conversations' ids, and the stub CRM they looked contacts up in (``crm.stop()`` when done)."""
+
+    installed: list[str]
+    conversations: list[str]
+    crm: Any = None
+
+
+def load_demo_conversations(stack: LocalStack, users: Iterable[DemoUser] = (), progress: TextIO | None = None,
+                            *, wait: float = DEMO_WAIT) -> DemoConversations:
+    """The stub CRM started and the configuration republished with its URL (``conversations.settings.crm_url``,
+    its host let through the HTTP guard), the shipped workflow templates installed and live, and the demo web
+    chats played through the use cases until each is handed to a team, so the inbox has conversations.
+
+    A chat that does not reach a team within ``wait`` seconds is left as it is (the demo goes on)."""
+    import time
+
+    from dunning.app import conversations as conv
+    from dunning.app.deps import conversation_deps
+    from dunning.app.workflows import install_templates
+    from dunning.models.conversations import NewConversation
+    from dunning_ops.cli.chat_cmd import _publish_chat_config
+    from dunning_ops.local import stub_crm
+
+    def say(text: str) -> None:
+        if progress:
+            print(text, file=progress, flush=True)
+
+    settings = Target.from_args(stack.endpoint, None, REGION).settings
+    if not settings.conversations_table:
+        return DemoConversations([], [])
+    crm = stub_crm.start()
+    _publish_chat_config(stack, project_root() / "infra" / "config", str(crm.url))
+    deps = conversation_deps(settings)
+    installed = install_templates(deps.workflows, None, datetime.now(UTC))
+    say(f"workflow templates live: {', '.join(installed)}; stub CRM at {crm.url}")
+    made: list[str] = []
+    for n, demo in enumerate(DEMO_CONVERSATIONS):
+        opened = conv.open_conversation(deps, NewConversation(channel="web_chat", name=demo.name, email=demo.email),
+                                        datetime.now(UTC))
+        cid, token = opened.conversation.id, opened.token
+        made.append(cid)
+        answers = list(demo.answers)
+        deadline = time.monotonic() + wait
+        asked = 0
+        while time.monotonic() < deadline:
+            view = conv.customer_view(deps, cid, token, None)
+            if view.status in ("handed_off", "closed"):
+                break
+            bot = sum(1 for m in view.messages if m.role == "bot")
+            if view.prompt is not None and bot > asked:  # a question: the next scripted answer, else ask for a person
+                asked = bot
+                reply = answers.pop(0) if answers else _ask_for_a_person(view.prompt.choices, demo.email)
+                conv.accept_message(deps, cid, token, reply, f"demo{n}-{asked}", datetime.now(UTC))
+            time.sleep(0.3)
+        say(f"demo conversation {opened.conversation.number or cid}: {view.status}")
+    return DemoConversations(installed, made, crm)

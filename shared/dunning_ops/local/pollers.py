@@ -8,6 +8,11 @@ the way the Lambda service does, using the mappings the template declares:
   ``ReportBatchItemFailures`` only the listed ``itemIdentifier`` messages stay. Failed messages become
   visible again at once (on AWS after the visibility timeout) so the queue's redrive policy moves a
   poison message to the DLQ after ``maxReceiveCount`` receives.
+* SQS FIFO (a ``.fifo`` queue): moto's ReceiveMessage already keeps message groups apart as SQS does - a group
+  with a message in flight is skipped by later receives, and one receive returns a group's messages in order.
+  The pollers run one batch at a time, so two batches of one group are never in flight together; and when a
+  message of a group fails, every later message of that group in the batch goes back too (as Lambda's FIFO
+  mapping does, whatever the function reported), so the group is retried in order from the failed message.
 * DynamoDB streams: read each shard from its iterator, apply ``FilterCriteria``, invoke in batches,
   retry from the first failed ``SequenceNumber`` up to ``MaximumRetryAttempts`` times, then send a
   failure record to the ``OnFailure`` destination queue and move on.
@@ -231,6 +236,8 @@ class Pollers:
             for msg in messages
         ]
         errored, failed = self._invoke(m, {"Records": records})
+        if failed and m.source_arn.endswith(".fifo"):
+            failed = fifo_failures(messages, failed)
         for msg in messages:
             if errored or (failed and msg["MessageId"] in failed):
                 self._sqs.change_message_visibility(
@@ -301,6 +308,19 @@ class Pollers:
             },
         }
         self._sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+
+
+def fifo_failures(messages: list[dict[str, Any]], failed: set[str]) -> set[str]:
+    """The failed message ids of a FIFO batch, with every message after a failed one in the same group."""
+    out = set(failed)
+    broken: set[str] = set()
+    for msg in messages:
+        group = msg.get("Attributes", {}).get("MessageGroupId", "")
+        if msg["MessageId"] in failed:
+            broken.add(group)
+        elif group in broken:
+            out.add(msg["MessageId"])
+    return out
 
 
 def event_json_default(value: Any) -> Any:

@@ -8,6 +8,9 @@ would otherwise do, plus two moto gaps, each written out here:
 * ``DefinitionUri`` files are inlined as ``Definition`` (what ``sam package`` does with a local file).
 * moto's CloudFormation ignores ``DefinitionSubstitutions``; the translated ``DefinitionString`` is
   rewritten to the equivalent ``Fn::Sub`` with the same variables, which CloudFormation resolves the same way.
+  A placeholder outside a JSON string (``"IntervalSeconds": ${HttpRetryIntervalSeconds}``: ASL wants a number
+  there, and DefinitionSubstitutions substitutes text) is carried through the JSON as a marked string and put
+  back unquoted (:func:`load_definition`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,14 @@ LOCAL_PARAMETERS = {
     "PrintExtractWaitSeconds": "1",  # poll for rendered letters quickly on the local stack
     "PrintExtractPollSeconds": "20",
     "ConsoleSecureCookies": "false",  # the local gateway is plain http: no Secure cookies
+    # conversations (S4): moto's Step Functions waits in real time, so questions time out after seconds
+    "ConversationAskTimeoutCapSeconds": "6",
+    "HttpRetryIntervalSeconds": "1",
+    "WorkflowHttpAllowHosts": "127.0.0.1,localhost",  # the stub CRM (dunning_ops.local.stub_crm) listens here
 }
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+_RAW_MARK = "@@raw:${%s}@@"
 
 
 @dataclass
@@ -86,7 +96,7 @@ def translate(template_path: Path, code_bucket: str, parameters: dict[str, str],
             result.zips[key] = (root / props["ContentUri"]).resolve()
             props["ContentUri"] = {"Bucket": code_bucket, "Key": key}
         elif resource["Type"] == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
-            props["Definition"] = json.loads((root / props.pop("DefinitionUri")).read_text())
+            props["Definition"] = load_definition(root / props.pop("DefinitionUri"))
 
     to_py27_compatible_template(local, parameters)
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
@@ -100,6 +110,34 @@ def translate(template_path: Path, code_bucket: str, parameters: dict[str, str],
     return result
 
 
+def load_definition(path: Path) -> dict[str, Any]:
+    """An ASL file as JSON; a placeholder outside a string (a number substituted in) becomes a marked string that
+    :func:`_inline_substitutions` puts back unquoted."""
+    definition: dict[str, Any] = json.loads(_quote_bare_placeholders(path.read_text(encoding="utf-8")))
+    return definition
+
+
+def _quote_bare_placeholders(text: str) -> str:
+    out: list[str] = []
+    i, in_string = 0, False
+    while i < len(text):
+        c = text[i]
+        if in_string:
+            out.append(text[i:i + 2] if c == "\\" else c)
+            i += 2 if c == "\\" else 1
+            in_string = c != '"'
+            continue
+        m = _PLACEHOLDER.match(text, i) if c == "$" else None
+        if m:
+            out.append('"' + _RAW_MARK % m.group(1) + '"')
+            i = m.end()
+            continue
+        in_string = c == '"'
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def _inline_substitutions(props: dict[str, Any]) -> None:
     subs = props.pop("DefinitionSubstitutions", None)
     if not subs:
@@ -111,6 +149,7 @@ def _inline_substitutions(props: dict[str, Any]) -> None:
             definition = sep.join(parts)
     if not isinstance(definition, str):
         raise ValueError("state machine definition is not a literal; cannot apply DefinitionSubstitutions")
+    definition = re.sub(r'"@@raw:(\$\{[A-Za-z0-9_]+\})@@"', r"\1", definition)
     # Fn::Join of literal pieces and the substitution values: what DefinitionSubstitutions means, in a form
     # moto resolves without touching the ASL's own "$$." context paths.
     pieces: list[Any] = []

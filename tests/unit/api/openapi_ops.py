@@ -28,7 +28,7 @@ def operations(doc: dict[str, Any] | None = None) -> list[dict[str, Any]]:
 def sample_path(path: str) -> str:
     """A concrete path for a templated one ({account_id} -> A-0001...)."""
     samples = {"account_id": "A-0001", "contact_id": "c-000000000000000000000000", "run_id": "run-none",
-               "kind": "invoice"}
+               "kind": "invoice", "n": "1"}
     return re.sub(r"\{([^}]+)\}", lambda m: samples.get(m.group(1), "x"), path)
 
 
@@ -55,7 +55,18 @@ def sample_body(op: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any] | Non
               "UploadRequest": {"filename": "a.pdf", "content_type": "application/pdf", "size": 10},
               "DisputeRequest": {"invoice_id": "INV-1"},
               "ResolveDisputeRequest": {},
-              "PromiseRequest": {"invoice_id": "INV-1", "amount": "10.00", "until": "2026-12-31"}}
+              "PromiseRequest": {"invoice_id": "INV-1", "amount": "10.00", "until": "2026-12-31"},
+              # conversations (agents): the sample path's conversation "x" does not exist (a 404 past the guard)
+              "ConversationReplyRequest": {"text": "t"},
+              "CloseConversationRequest": {},
+              "AssignConversationRequest": {"assignee": None},
+              # workflows: the sample path's workflow "x" does not exist (a 404 or 422 past the guard)
+              "WorkflowSourceRequest": {"source": "id: x\n", "format": "yaml"},
+              "PublishRequest": {},
+              "InstallTemplatesRequest": {"publish": False},
+              # the public web chat (not walked by the guard tests, but by the document's own checks)
+              "OpenChatRequest": {"test": True},
+              "ChatMessageRequest": {"text": "t", "client_message_id": "m0001"}}
     if not name:
         return None
     assert name in bodies, f"add a sample body for {name}"

@@ -25,8 +25,10 @@ def test_every_operation_declares_its_groups_and_only_sign_in_and_the_public_rou
     ops = operations(json.loads(document()))
     assert len(ops) >= 20
     public = sorted(o["id"] for o in ops if o["permission"] == "public")
-    assert public == ["GET /public/attachments/{token}", "GET /public/interactions/form-token",
-                      "POST /api/auth/refresh", "POST /api/auth/sign-in", "POST /public/interactions"]
+    assert public == ["GET /public/attachments/{token}", "GET /public/chat/conversations/{conversation_id}/messages",
+                      "GET /public/interactions/form-token", "POST /api/auth/refresh", "POST /api/auth/sign-in",
+                      "POST /public/chat/conversations", "POST /public/chat/conversations/{conversation_id}/messages",
+                      "POST /public/interactions"]
     for o in ops:
         assert o["permission"] and isinstance(o["groups"], list), o["id"]
         if o["permission"] != "public":
