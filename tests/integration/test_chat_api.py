@@ -220,5 +220,6 @@ def test_the_email_channel_opens_a_conversation_and_a_reply_mail_answers_its_que
     second = receive(f"Re: A question about my bill [{number}]", "It is INV-1001.")
     assert second.status == "recorded" and second.interaction_id == first.interaction_id
     assert second.conversation_id == cid
-    routed = wait_until(lambda: (d := cs.detail(cid)).conversation.status == "handed_off" and d, 60, "the hand-off")
+    wait_until(lambda: cs.detail(cid).conversation.status == "handed_off", 60, "the hand-off")
+    routed = cs.settled(cid, 60)  # the hand-off is written before the step's variables and history
     assert routed.conversation.team == "normal" and routed.variables.get("invoice") == "It is INV-1001."

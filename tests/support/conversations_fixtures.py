@@ -214,15 +214,6 @@ def start_conversation_stack(events: Iterable[dict[str, Any]] = (), *, templates
             from dunning.app.workflows import install_templates
 
             cs.installed = list(install_templates(cs.workflows, None, now()))
-            import os  # TEMP-TESTS14: remove before reporting
-
-            if os.environ.get("TESTS14_TEMP_EMAIL_ONLY"):
-                from dunning.app.workflows import publish as publish_wf
-                from dunning.workflows import templates as shipped
-
-                src = shipped.load_template("collections_promise").replace(
-                    "channels: [email, web_chat, test]", "channels: [email]")
-                publish_wf(cs.workflows, None, "collections_promise", now(), text=src, fmt="yaml")
         return cs
     except BaseException:
         if crm is not None and hasattr(crm, "stop"):

@@ -64,3 +64,12 @@ def interactions_run(tmp_path_factory):
     from tests.support.interactions_scenario import interactions
 
     return shared_scenario(tmp_path_factory, "interactions", interactions)
+
+
+@pytest.fixture(scope="session")
+def conversations_run(tmp_path_factory):
+    """Conversation workflows through every edge: the workflow API and console pages, customers on the public
+    chat and by mail, agents through the API and the console (tests/support/conversations_scenario.py)."""
+    from tests.support.conversations_scenario import conversations
+
+    return shared_scenario(tmp_path_factory, "conversations", conversations)

@@ -44,8 +44,10 @@ SHARED = ROOT / "shared"
 LAYERS = ROOT / "infra" / "layers"
 CORE, LETTERS = "DunningCoreLayer", "DunningLettersLayer"
 REQUIREMENTS = {CORE: LAYERS / "core" / "requirements.txt", LETTERS: LAYERS / "letters" / "requirements.txt"}
-# imported when installed, with a fallback: botocore uses certifi's CA bundle or else its own
-OPTIONAL_IMPORTS = {"certifi", "_distutils_hack"}
+# imported when installed, with a fallback: botocore uses certifi's CA bundle or else its own; jsonschema's format
+# checkers import idna, jsonpointer and rfc3339_validator when present (the workflow schema uses no "format");
+# cython_runtime is the pseudo-module PyYAML's compiled _yaml registers (PyYAML is in the core layer)
+OPTIONAL_IMPORTS = {"certifi", "_distutils_hack", "idna", "jsonpointer", "rfc3339_validator", "cython_runtime"}
 FONT_MODULE = "dunning.letters.fontcache"  # FONT_DIR: the fonts the letters layer brings
 HANDLER_ENV = {
     "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing",

@@ -425,14 +425,16 @@ def _matches(s: WorkflowSummary, channel: str, returning: bool, category: str | 
         return False
     if (t.contacts == "new" and returning) or (t.contacts == "returning" and not returning):
         return False
-    return not (channel == "email" and t.categories and category not in t.categories)
+    # a trigger limited to categories takes only a conversation of one of them (an email's interaction category;
+    # a chat has none, so it never starts a category-limited workflow by itself)
+    return not t.categories or category in t.categories
 
 
 def live_for(deps: WorkflowDeps, channel: str, returning: bool,
              category: str | None) -> tuple[WorkflowDefinition, str] | None:
     """The live workflow a new conversation starts on: of those whose trigger matches the channel, the contact
-    (new or returning) and (email) the interaction's category, the highest priority (ties: the lowest id); with
-    the version it is on. None when none matches."""
+    (new or returning) and, if the trigger names categories, the conversation's category: the highest priority
+    (ties: the lowest id), with the version it is on. None when none matches."""
     live = [s for s in deps.store.summaries()
             if s.live_version is not None and _matches(s, channel, returning, category)]
     if not live:

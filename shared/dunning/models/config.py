@@ -585,8 +585,9 @@ class ConversationsConfig(ConfigModel):
     settings: dict[SettingName, str | int | float | bool] = Field(default_factory=dict, description=(
         "Values workflow templates read as `settings.NAME` (not secret)."))
     secrets: dict[SettingName, Annotated[str, StringConstraints(
-        pattern=r"^[A-Za-z0-9_\-]+/workflow/[A-Za-z0-9_.\-/]+$")]] = Field(default_factory=dict, description=(
-            "Secret name -> Secrets Manager id (under `<stack>/workflow/` or `dunning/workflow/`); HTTP steps "
+        pattern=r"^dunning/workflow/[A-Za-z0-9_.\-/]+$")]] = Field(default_factory=dict, description=(
+            "Secret name -> Secrets Manager id (under `dunning/workflow/`, the only secrets the HTTP step's role may "
+            "read); HTTP steps "
             "read them as `secrets.NAME`, resolved only inside the HTTP Lambda."))
     http_allow_hosts: list[Annotated[str, StringConstraints(min_length=1, max_length=253)]] = Field(
         default_factory=list, description="Hosts the private-address guard of HTTP steps lets through.")

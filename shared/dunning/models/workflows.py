@@ -98,7 +98,9 @@ class Trigger(Definition):
     event: Literal["conversation_opened"] = "conversation_opened"
     contacts: Literal["any", "new", "returning"] = "any"
     channels: list[ConversationChannel] = Field(default_factory=_all_channels, min_length=1)
-    categories: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(default_factory=list)
+    categories: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=list, description=(
+            "if given, only a conversation of one of these interaction categories (an inbound email's) starts it"))
 
 
 # ---------------------------------------------------------------- steps

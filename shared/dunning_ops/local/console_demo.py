@@ -226,8 +226,8 @@ def load_demo_conversations(stack: LocalStack, users: Iterable[DemoUser] = (), p
     from dunning.app.deps import conversation_deps
     from dunning.app.workflows import install_templates
     from dunning.models.conversations import NewConversation
-    from dunning_ops.cli.chat_cmd import _publish_chat_config
     from dunning_ops.local import stub_crm
+    from dunning_ops.local.chat_stack import publish_chat_config
 
     def say(text: str) -> None:
         if progress:
@@ -237,7 +237,7 @@ def load_demo_conversations(stack: LocalStack, users: Iterable[DemoUser] = (), p
     if not settings.conversations_table:
         return DemoConversations([], [])
     crm = stub_crm.start()
-    _publish_chat_config(stack, project_root() / "infra" / "config", str(crm.url))
+    publish_chat_config(stack, project_root() / "infra" / "config", str(crm.url))
     deps = conversation_deps(settings)
     installed = install_templates(deps.workflows, None, datetime.now(UTC))
     say(f"workflow templates live: {', '.join(installed)}; stub CRM at {crm.url}")

@@ -63,7 +63,7 @@ class StubCrm:
             self._thread = threading.Thread(target=self._server.serve_forever, name="stub-crm", daemon=True)
             self._thread.start()
             host, port = self._server.server_address[:2]
-            self.url = f"http://{host}:{port}"
+            self.url = f"http://{host if isinstance(host, str) else host.decode()}:{port}"
         return self.url
 
     @property

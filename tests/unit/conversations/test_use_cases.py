@@ -256,6 +256,19 @@ def test_least_open_routing_picks_the_member_with_fewer_open_conversations(env):
 
 
 # ---------------------------------------------------------------------------------------------- close
+def test_a_question_parked_after_the_conversation_closed_ends_its_execution(env):
+    """The race the IAM audit names (RACE_ONLY): closed between the advance that asks and the park."""
+    live(env, ASK_EMAIL)
+    cid, _ = open_chat(env)
+    out = started(env, cid)
+    uc.close_conversation(env.deps, None, cid, env.now(), reason="closed meanwhile")
+    parked(env, cid, out, "tok-late")
+    assert env.executions.failed == [("tok-late", "ConversationClosed")]
+    conv = env.deps.store.get(cid)
+    assert conv is not None and conv.status == "closed" and conv.waiting is None
+    assert "What's your email address?" not in texts(env, cid, "chat_out")  # the question is not sent
+
+
 def test_closing_a_waiting_conversation_ends_the_execution_and_closes_the_interaction(env):
     live(env, ASK_EMAIL)
     cid, token = open_chat(env)

@@ -24,7 +24,7 @@ def test_filter_patterns_match_like_lambda_filter_criteria():
 
 def test_translation_inlines_the_definition_and_keeps_context_paths_intact():
     local = translate(ROOT / "template.yaml", "bucket", dict(LOCAL_PARAMETERS))
-    sm = next(r for r in local.cloudformation["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+    sm = local.cloudformation["Resources"]["CollectionsRunStateMachine"]
     joined = sm["Properties"]["DefinitionString"]["Fn::Join"][1]
     text = "".join(p for p in joined if isinstance(p, str))
     assert "$$.Map.Item.Value" in text

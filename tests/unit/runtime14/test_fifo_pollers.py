@@ -25,7 +25,10 @@ def test_a_failure_takes_the_rest_of_its_group_back():
 
 
 @pytest.fixture
-def fifo() -> Any:
+def fifo(monkeypatch) -> Any:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # moto here, whatever an earlier test left set
+    for k, v in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": REGION}.items():
+        monkeypatch.setenv(k, v)
     with mock_aws():
         sqs = boto3.client("sqs", region_name=REGION)
         url = sqs.create_queue(QueueName="conv.fifo", Attributes={

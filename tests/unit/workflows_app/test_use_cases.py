@@ -155,6 +155,7 @@ def test_live_for_takes_the_matching_trigger_with_the_highest_priority(deps):
     uc.publish(deps, ADMIN, "returning", T0, text=source("returning", priority=50, contacts="returning"))
     uc.publish(deps, ADMIN, "mail_only", T0, text=source("mail_only", priority=80, channels="[email]",
                                                           categories="[dunning_reply]"))
+    uc.publish(deps, ADMIN, "any_cat", T0, text=source("any_cat", priority=90, categories="[dunning_reply]"))
     uc.publish(deps, ADMIN, "tie_b", T0, text=source("tie_b", priority=10))
     uc.publish(deps, ADMIN, "tie_a", T0, text=source("tie_a", priority=10))
     uc.save_draft(deps, ADMIN, "draft_only", source("draft_only", priority=999), None, T0)  # not live: never
@@ -165,7 +166,8 @@ def test_live_for_takes_the_matching_trigger_with_the_highest_priority(deps):
 
     assert pick("web_chat", False) == ("tie_a", "1")  # ties: the lowest id
     assert pick("web_chat", True) == ("returning", "1")
-    assert pick("email", False, "dunning_reply") == ("mail_only", "1")
+    assert pick("email", False, "dunning_reply") == ("any_cat", "1")  # category-limited on every channel
+    assert pick("web_chat", False, "dunning_reply") == ("any_cat", "1")
     assert pick("email", False, "other") == ("tie_a", "1")  # the category does not match
     assert pick("email", False, None) == ("tie_a", "1")
     uc.publish(deps, ADMIN, "tie_a", T0, text=source("tie_a", priority=0, text="v2"))  # v2 lowers it
