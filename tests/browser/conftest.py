@@ -62,9 +62,10 @@ def console() -> Iterator[Console]:
     from dunning_ops.local.console_demo import busiest_collector, demo_users, load_demo_data
     from dunning_ops.local.http_api import add_demo_users
     from dunning_ops.local.stack import REGION, LocalStack
+    from dunning_ops.local.translate import INTERACTIVE_PARAMETERS
     from dunning_ops.target import Target
 
-    stack = LocalStack.start(log_sink=io.StringIO(), capture_stdout=True)
+    stack = LocalStack.start(log_sink=io.StringIO(), capture_stdout=True, parameters=dict(INTERACTIVE_PARAMETERS))
     try:
         url = stack.start_http_api(None)
         run_id = load_demo_data(stack)

@@ -41,11 +41,16 @@ def wait_url(driver: Any, fragment: str) -> None:
 
 def sign_in(driver: Any, console: Console, group: str, password: str | None = None) -> None:
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
 
     user = console.users[group]
     driver.get(console.url + "/console/sign-in?lang=en")
     wait_for(driver, "#email").send_keys(user.username)
     driver.find_element(by().ID, "password").send_keys((password or user.password) + Keys.ENTER)
+    # the answer: signed in (the page left sign-in, the session cookie set) or refused (the alert); a test that
+    # navigated on at once could leave before the cookie is set ("/console" is in the sign-in URL too)
+    WebDriverWait(driver, WAIT).until(lambda d: "/console/sign-in" not in d.current_url
+                                      or d.find_elements(by().CSS_SELECTOR, "p.notice.error[role=alert]"))
 
 
 def heading(driver: Any) -> str:

@@ -223,3 +223,5 @@ def test_the_email_channel_opens_a_conversation_and_a_reply_mail_answers_its_que
     wait_until(lambda: cs.detail(cid).conversation.status == "handed_off", 60, "the hand-off")
     routed = cs.settled(cid, 60)  # the hand-off is written before the step's variables and history
     assert routed.conversation.team == "normal" and routed.variables.get("invoice") == "It is INV-1001."
+    replies = [e for e in cs.thread(cid) if "INV-1001" in (e.text or "")]
+    assert [e.kind for e in replies] == ["email_in"]  # the reply mail is in the thread once, as the mail

@@ -469,9 +469,13 @@ def _message(deps: ConversationDeps, conversation: Conversation, envelope: Inbou
     if conversation.status == "closed":
         return _after_close(deps, conversation, envelope, now)
     message_id = domain.inbound_message_id(cid, envelope.message_id)
-    entry = _add_entry(deps, conversation, "chat_in", envelope.text, message_id, now, author=CUSTOMER_AUTHOR)
     current: Conversation | None = conversation
-    if entry is None:
+    if envelope.channel == "email":
+        # the inbound mail filed the mail in the thread already (an email_in entry): it is only delivered here,
+        # once - a redelivery finds its message id among the handled ones
+        if message_id in conversation.handled:
+            return InboundOutcome(conversation_id=cid, outcome="duplicate")
+    elif _add_entry(deps, conversation, "chat_in", envelope.text, message_id, now, author=CUSTOMER_AUTHOR) is None:
         # in the thread already: a redelivery. Delivered (or kept pending) before? Then nothing more to do; else
         # the consumer stopped between the thread entry and the delivery, and delivers it now.
         current = deps.store.get(cid)

@@ -13,6 +13,7 @@ from dunning_ops.cli.common import CliError, Subparsers, add_command, add_group,
 from dunning_ops.local.demo import run_demo
 from dunning_ops.local.serve import serve_locally
 from dunning_ops.local.stack import LocalStack
+from dunning_ops.local.translate import INTERACTIVE_PARAMETERS
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -31,7 +32,8 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         if port and port_in_use(port):
             raise CliError(f"port {port} on 127.0.0.1 is already in use (is a local stack already running? "
                            f"stop it, or pass {option} with a free port)")
-    stack = LocalStack.start(port=args.port, progress=sys.stderr, ttl_clock_offset_days=args.ttl_clock_offset_days)
+    stack = LocalStack.start(port=args.port, progress=sys.stderr, ttl_clock_offset_days=args.ttl_clock_offset_days,
+                             parameters=dict(INTERACTIVE_PARAMETERS))
 
     api = serve_locally(stack, args.api_port, demo=args.demo)
     print(json.dumps({"endpoint": stack.endpoint, "stack": "dunning-local", **stack.outputs, **api}, indent=2))

@@ -22,8 +22,10 @@ def local_chat_stack(progress: TextIO, config_dir: Path) -> Iterator[str]:
 
     from dunning_ops.local import stub_crm
     from dunning_ops.local.stack import LocalStack
+    from dunning_ops.local.translate import INTERACTIVE_PARAMETERS
 
-    stack = LocalStack.start(progress=progress, log_sink=io.StringIO(), capture_stdout=True)
+    stack = LocalStack.start(progress=progress, log_sink=io.StringIO(), capture_stdout=True,
+                             parameters=dict(INTERACTIVE_PARAMETERS))
     crm = None
     try:
         crm = stub_crm.start()

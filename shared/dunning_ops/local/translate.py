@@ -36,6 +36,9 @@ LOCAL_PARAMETERS = {
     "HttpRetryIntervalSeconds": "1",
     "WorkflowHttpAllowHosts": "127.0.0.1,localhost",  # the stub CRM (dunning_ops.local.stub_crm) listens here
 }
+# A person at the keyboard (``dunning local up``, ``dunning chat --local``, the browser tests) needs longer than
+# the tests' seconds to answer a question: ten minutes.
+INTERACTIVE_PARAMETERS = {"ConversationAskTimeoutCapSeconds": "600"}
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 _RAW_MARK = "@@raw:${%s}@@"
