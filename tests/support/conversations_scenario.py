@@ -121,12 +121,14 @@ def conversations() -> dict[str, Any]:
             channel = ChatChannel(url, poll_interval=0.2)
             vip = channel.open(name="Vic", email=VIP)
             normal = channel.open(name="Noa", email=NORMAL)
+            typed_ahead = channel.open(name="Tia")
+            typed_ahead.say(NORMAL)  # most likely before the question parks: park answers with it at once
             asked = channel.open(name="Ann")
             asked.wait_prompt(60)
             asked.say("not an address")
             asked.wait_for("doesn't look like", 60)
             asked.say(NORMAL)
-            outcome["statuses"] = [_wait(s, ("handed_off", "closed")) for s in (vip, normal, asked)]
+            outcome["statuses"] = [_wait(s, ("handed_off", "closed")) for s in (vip, normal, asked, typed_ahead)]
 
             # the CSAT survey, forced onto its live version through the use case (as "Try it" does)
             from dunning.app import deps as app_deps
