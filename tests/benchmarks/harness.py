@@ -184,6 +184,7 @@ class _Invoking:
     render_cpu_s: float = 0.0  # of which: rendering letters (context + template + layout + PDF)
     renders: int = 0
     connect_cpu_s: float = 0.0  # of which: opening TCP connections to the local endpoint (see Invocation)
+    logged_bytes: int = 0  # what this invocation logged through the Powertools logger
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -400,7 +401,6 @@ class AwsCallCounter:
             previous = _invoking_threads.get(ident)
             _invoking_threads[ident] = logical
             wall0, cpu0 = time.perf_counter(), time.thread_time()
-            logged0 = counter.logged.get(logical, 0)
             try:
                 payload, errored, logs = original(fn, event)
             finally:
@@ -410,9 +410,10 @@ class AwsCallCounter:
                     _invoking_threads.pop(ident, None)
                 else:
                     _invoking_threads[ident] = previous
-            logged = counter.logged.get(logical, 0) - logged0
+            # this invocation's own lines: a per-function delta would also count the invocations of the same
+            # function running meanwhile on other threads
             with inv.lock:
-                pool_s, tasks = inv.pool_cpu_s, inv.pool_tasks
+                pool_s, tasks, logged = inv.pool_cpu_s, inv.pool_tasks, inv.logged_bytes
             with counter._lock:
                 counter.invocations.append(Invocation(
                     logical, (time.perf_counter() - wall0) * 1000, (cpu_s + pool_s) * 1000, records,
@@ -432,7 +433,12 @@ class AwsCallCounter:
         def counting_emit(handler: logging.StreamHandler, record: logging.LogRecord) -> None:  # type: ignore[type-arg]
             function = current_function()
             if function is not None:
-                logged[function] = logged.get(function, 0) + len(handler.format(record).encode()) + 1
+                size = len(handler.format(record).encode()) + 1
+                logged[function] = logged.get(function, 0) + size
+                inv = _current.get()
+                if inv is not None:
+                    with inv.lock:
+                        inv.logged_bytes += size
             emit(handler, record)
 
         logging.StreamHandler.emit = counting_emit  # type: ignore[method-assign]
