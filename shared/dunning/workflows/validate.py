@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -404,6 +404,9 @@ def _check_ask(step: AskStep) -> Iterator[tuple[str, str]]:
             yield "choices", "two choices have the same value"
 
 
+Add = Callable[[int, str, str], None]  # (step index, field, message)
+
+
 def graph_errors(defn: WorkflowDefinition, teams: set[str] | None = None) -> list[tuple[int, StepError]]:
     out: list[tuple[int, StepError]] = []
     order: dict[str, int] = {}
@@ -420,9 +423,22 @@ def graph_errors(defn: WorkflowDefinition, teams: set[str] | None = None) -> lis
 
     if defn.start not in order:
         out.append((-1, StepError(step=None, path="start", message=f"start: there is no step {defn.start!r}")))
+    graph, kinds = _graph(defn, order, add)
+    reached = _reachable(defn, order, graph, add)
+    for part in _cycle_without_ask(graph, kinds):  # loops must wait for the customer
+        members = sorted(part, key=lambda s: order[s])
+        add(order[members[0]], "", "a loop without a question: " + " -> ".join(members)
+            + " never waits for an answer (every loop must pass through an ask step)")
+    _unset_reads(defn, order, graph, reached, add)
+    for i, step in enumerate(defn.steps):
+        _content_errors(i, step, teams, add)
+    return out
+
+
+def _graph(defn: WorkflowDefinition, order: dict[str, int], add: Add) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Each step's targets (an edge to no step is an error) and its type."""
     graph: dict[str, list[str]] = {}
     kinds: dict[str, str] = {}
-    first = {step.id: step for step in reversed(defn.steps)}
     for i, step in enumerate(defn.steps):
         if order.get(step.id) != i:
             continue
@@ -433,8 +449,11 @@ def graph_errors(defn: WorkflowDefinition, teams: set[str] | None = None) -> lis
                 add(i, field, f"{field}: there is no step {target!r}" + (" to jump to" if label == "jump" else ""))
             else:
                 graph[step.id].append(target)
+    return graph, kinds
 
-    # reachability
+
+def _reachable(defn: WorkflowDefinition, order: dict[str, int], graph: dict[str, list[str]], add: Add) -> set[str]:
+    """The steps reached from the start; every other one is an error."""
     reached: set[str] = set()
     todo = [defn.start] if defn.start in order else []
     while todo:
@@ -446,14 +465,13 @@ def graph_errors(defn: WorkflowDefinition, teams: set[str] | None = None) -> lis
     for step_id, i in order.items():
         if step_id not in reached and defn.start in order:
             add(i, "", f"step {step_id!r} cannot be reached from the start ({defn.start!r})")
+    return reached
 
-    # loops must wait for the customer
-    for part in _cycle_without_ask(graph, kinds):
-        members = sorted(part, key=lambda s: order[s])
-        add(order[members[0]], "", "a loop without a question: " + " -> ".join(members)
-            + " never waits for an answer (every loop must pass through an ask step)")
 
-    # variables set before they are read (must-set dataflow over the edges)
+def _unset_reads(defn: WorkflowDefinition, order: dict[str, int], graph: dict[str, list[str]], reached: set[str],
+                 add: Add) -> None:
+    """Variables set before they are read: a must-set dataflow over the edges."""
+    first = {step.id: step for step in reversed(defn.steps)}
     universe = set(defn.variables)
     for step in first.values():
         for label, _, _ in edges(step):
@@ -483,49 +501,48 @@ def graph_errors(defn: WorkflowDefinition, teams: set[str] | None = None) -> lis
     for step_id, i in order.items():
         if step_id not in reached:
             continue
-        step = first[step_id]
-        for field, name in _reads(step):
+        for field, name in _reads(first[step_id]):
             if name not in known[step_id]:
                 never = name not in universe
                 add(i, field, f"vars.{name} may be unset here: " + (
                     "no step sets it and it is not declared in variables" if never
                     else "some path reaches this step without setting it"))
 
-    # templates, regexes, JSONPath, bounds, teams
-    for i, step in enumerate(defn.steps):
-        for field, source, secrets_ok in _templates(step):
+
+def _content_errors(i: int, step: Any, teams: set[str] | None, add: Add) -> None:
+    """One step's templates, regexes, JSONPath, bounds and team."""
+    for field, source, secrets_ok in _templates(step):
+        try:
+            refs = render.inspect(source)
+        except TemplateError as exc:
+            add(i, field, f"{field}: {exc}")
+            continue
+        names = set(refs.names)
+        if render.SECRET_NAME in names and not secrets_ok:
+            add(i, field, f"{field}: secrets can only be used in an HTTP step's url, headers and body")
+        unknown = sorted(names - render.CONTEXT_NAMES - {render.SECRET_NAME})
+        if unknown:
+            add(i, field, f"{field}: unknown name{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                          "templates read contact, vars, conversation and settings")
+    if isinstance(step, BranchStep):
+        for b, branch in enumerate(step.branches):
+            for leaf in conditions.leaves(branch.when):
+                if leaf.op == "regex" and isinstance(leaf.value, str):
+                    try:
+                        re.compile(leaf.value)
+                    except re.error as exc:
+                        add(i, f"branches[{b}].when", f"the regex {leaf.value!r} does not compile: {exc}")
+    if isinstance(step, HttpStep):
+        for name, expression in step.mapping.items():
             try:
-                refs = render.inspect(source)
-            except TemplateError as exc:
-                add(i, field, f"{field}: {exc}")
-                continue
-            names = set(refs.names)
-            if render.SECRET_NAME in names and not secrets_ok:
-                add(i, field, f"{field}: secrets can only be used in an HTTP step's url, headers and body")
-            unknown = sorted(names - render.CONTEXT_NAMES - {render.SECRET_NAME})
-            if unknown:
-                add(i, field, f"{field}: unknown name{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-                              "templates read contact, vars, conversation and settings")
-        if isinstance(step, BranchStep):
-            for b, branch in enumerate(step.branches):
-                for leaf in conditions.leaves(branch.when):
-                    if leaf.op == "regex" and isinstance(leaf.value, str):
-                        try:
-                            re.compile(leaf.value)
-                        except re.error as exc:
-                            add(i, f"branches[{b}].when", f"the regex {leaf.value!r} does not compile: {exc}")
-        if isinstance(step, HttpStep):
-            for name, expression in step.mapping.items():
-                try:
-                    mapping.compile_path(expression)
-                except mapping.MappingError as exc:
-                    add(i, f"mapping.{name}", f"mapping {name}: {exc}")
-        if isinstance(step, AskStep):
-            for field, message in _check_ask(step):
-                add(i, field, message)
-        if isinstance(step, RouteStep) and teams is not None and step.team not in teams:
-            add(i, "team", f"unknown team {step.team!r}; the teams are {', '.join(sorted(teams)) or '(none)'}")
-    return out
+                mapping.compile_path(expression)
+            except mapping.MappingError as exc:
+                add(i, f"mapping.{name}", f"mapping {name}: {exc}")
+    if isinstance(step, AskStep):
+        for field, message in _check_ask(step):
+            add(i, field, message)
+    if isinstance(step, RouteStep) and teams is not None and step.team not in teams:
+        add(i, "team", f"unknown team {step.team!r}; the teams are {', '.join(sorted(teams)) or '(none)'}")
 
 
 # ---------------------------------------------------------------- entry points
