@@ -148,6 +148,24 @@ def render_svg(definition: WorkflowDefinition, *, highlight: Collection[str] = (
     for s in definition.steps:
         steps.setdefault(s.id, s)
     layer, _ = _layers(definition)
+    pos, width, height = _positions(steps, layer)
+    aria = f"Workflow {definition.name}: {len(steps)} steps, starting at {definition.start}"
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(aria)}" '
+             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             'font-family="system-ui, sans-serif" font-size="12">',
+             f"<title>{escape(aria)}</title>",
+             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>']
+    parts.extend(_edges_svg(steps, pos, layer, width))  # under the boxes
+    for sid, step in steps.items():
+        parts.extend(_box_svg(sid, step, pos[sid], errors.get(sid, []), sid in highlight, sid == definition.start))
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def _positions(steps: Mapping[str, StepModel],
+               layer: Mapping[str, int]) -> tuple[dict[str, tuple[int, int]], int, int]:
+    """Each box's top-left corner (a row per layer, centred), and the drawing's width and height."""
     rows: dict[int, list[str]] = {}
     for sid in steps:
         rows.setdefault(layer[sid], []).append(sid)
@@ -159,47 +177,40 @@ def render_svg(definition: WorkflowDefinition, *, highlight: Collection[str] = (
             pos[sid] = (MARGIN + LEFT_LANE + offset + i * (BOX_W + GAP_X), MARGIN + 16 + n * (BOX_H + GAP_Y))
     width = MARGIN * 2 + LEFT_LANE + widest * (BOX_W + GAP_X) - GAP_X + RIGHT_LANE
     height = MARGIN * 2 + 16 + (max(rows) + 1) * (BOX_H + GAP_Y) - GAP_Y
+    return pos, width, height
 
-    aria = f"Workflow {definition.name}: {len(steps)} steps, starting at {definition.start}"
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(aria)}" '
-             f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-             'font-family="system-ui, sans-serif" font-size="12">',
-             f"<title>{escape(aria)}</title>",
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>']
 
-    # edges (merged per source/target pair), drawn under the boxes
-    merged: dict[tuple[str, str], list[str]] = {}
+def _ports(merged: Mapping[tuple[str, str], list[str]], pos: Mapping[str, tuple[int, int]],
+           end: int) -> dict[tuple[str, str], int]:
+    """The edges spread over the bottom of their source (``end`` 0) or the top of their target (``end`` 1), in
+    the order of the other end's x."""
+    by_box: dict[str, list[tuple[str, str]]] = {}
+    for pair in merged:
+        by_box.setdefault(pair[end], []).append(pair)
+    out: dict[tuple[str, str], int] = {}
+    for sid, pairs in by_box.items():
+        pairs.sort(key=lambda p: pos[p[1 - end]][0])
+        for k, pair in enumerate(pairs):
+            out[pair] = pos[sid][0] + BOX_W * (k + 1) // (len(pairs) + 1)
+    return out
+
+
+def _edges_svg(steps: Mapping[str, StepModel], pos: Mapping[str, tuple[int, int]], layer: Mapping[str, int],
+               width: int) -> list[str]:
+    merged: dict[tuple[str, str], list[str]] = {}  # one edge per source/target pair, its labels joined
     for sid, step in steps.items():
         for name, _, target in edges(step):
             if target in steps:
                 labels = merged.setdefault((sid, target), [])
                 if name and name not in labels:
                     labels.append(name)
-    # spread the edges over the bottom of their source and the top of their target, left to right
-    outgoing: dict[str, list[tuple[str, str]]] = {}
-    incoming: dict[str, list[tuple[str, str]]] = {}
-    for pair in merged:
-        outgoing.setdefault(pair[0], []).append(pair)
-        incoming.setdefault(pair[1], []).append(pair)
-    exit_x: dict[tuple[str, str], int] = {}
-    entry_x: dict[tuple[str, str], int] = {}
-    for sid, pairs in outgoing.items():
-        pairs.sort(key=lambda p: pos[p[1]][0])
-        for k, pair in enumerate(pairs):
-            exit_x[pair] = pos[sid][0] + BOX_W * (k + 1) // (len(pairs) + 1)
-    for sid, pairs in incoming.items():
-        pairs.sort(key=lambda p: pos[p[0]][0])
-        for k, pair in enumerate(pairs):
-            entry_x[pair] = pos[sid][0] + BOX_W * (k + 1) // (len(pairs) + 1)
-
+    exit_x, entry_x = _ports(merged, pos, 0), _ports(merged, pos, 1)
+    parts: list[str] = []
     left_lanes = right_lanes = 0
     for (source, target), labels in merged.items():
-        sy = pos[source][1]
-        ty = pos[target][1]
         text = " / ".join(labels)
-        x1, y1 = exit_x[(source, target)], sy + BOX_H
-        x2, y2 = entry_x[(source, target)], ty
+        x1, y1 = exit_x[(source, target)], pos[source][1] + BOX_H
+        x2, y2 = entry_x[(source, target)], pos[target][1]
         span = layer[target] - layer[source]
         if span == 1:  # the next layer: a curve
             mid = (y1 + y2) // 2
@@ -225,27 +236,27 @@ def render_svg(definition: WorkflowDefinition, *, highlight: Collection[str] = (
             parts.append(f'<text x="{lx}" y="{ly}" text-anchor="{anchor}" fill="#333" stroke="#fff" '
                          f'stroke-width="3" paint-order="stroke" font-size="11">{escape(text)}</text>')
         parts.append("</g>")
+    return parts
 
-    # boxes
-    for sid, step in steps.items():
-        x, y = pos[sid]
-        problems = errors.get(sid, [])
-        stroke, stroke_width = ("#c62828", 3) if problems else ("#1565c0", 3) if sid in highlight else ("#777", 1)
-        title = f"{step.type} {sid}: {label(step)}" + "".join(f"\nerror: {p}" for p in problems)
-        klass = "step" + (" error" if problems else "") + (" highlight" if sid in highlight else "")
-        parts.append(f'<g id="step-{escape(sid)}" class="{klass}" data-type="{step.type}">'
-                     f"<title>{escape(title)}</title>"
-                     f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{_FILL[step.type]}" '
-                     f'stroke="{stroke}" stroke-width="{stroke_width}"/>'
-                     f'<text x="{x + 10}" y="{y + 20}" fill="#222"><tspan font-weight="bold">'
-                     f'{escape(step.type.upper())}</tspan> {escape(_short(sid, 22))}</text>'
-                     f'<text x="{x + 10}" y="{y + 42}" fill="#444">{escape(_short(label(step)))}</text>')
-        if problems:
-            parts.append(f'<text x="{x + BOX_W - 10}" y="{y + 20}" text-anchor="end" fill="#c62828" '
-                         f'font-weight="bold">{len(problems)} error{"s" if len(problems) > 1 else ""}</text>')
-        if sid == definition.start:
-            parts.append(f'<text x="{x + BOX_W // 2}" y="{y - 6}" text-anchor="middle" fill="#2e7d32" '
-                         'font-weight="bold">start</text>')
-        parts.append("</g>")
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+
+def _box_svg(sid: str, step: StepModel, at: tuple[int, int], problems: list[str], highlighted: bool,
+             start: bool) -> list[str]:
+    x, y = at
+    stroke, stroke_width = ("#c62828", 3) if problems else ("#1565c0", 3) if highlighted else ("#777", 1)
+    title = f"{step.type} {sid}: {label(step)}" + "".join(f"\nerror: {p}" for p in problems)
+    klass = "step" + (" error" if problems else "") + (" highlight" if highlighted else "")
+    parts = [f'<g id="step-{escape(sid)}" class="{klass}" data-type="{step.type}">'
+             f"<title>{escape(title)}</title>"
+             f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{_FILL[step.type]}" '
+             f'stroke="{stroke}" stroke-width="{stroke_width}"/>'
+             f'<text x="{x + 10}" y="{y + 20}" fill="#222"><tspan font-weight="bold">'
+             f'{escape(step.type.upper())}</tspan> {escape(_short(sid, 22))}</text>'
+             f'<text x="{x + 10}" y="{y + 42}" fill="#444">{escape(_short(label(step)))}</text>']
+    if problems:
+        parts.append(f'<text x="{x + BOX_W - 10}" y="{y + 20}" text-anchor="end" fill="#c62828" '
+                     f'font-weight="bold">{len(problems)} error{"s" if len(problems) > 1 else ""}</text>')
+    if start:
+        parts.append(f'<text x="{x + BOX_W // 2}" y="{y - 6}" text-anchor="middle" fill="#2e7d32" '
+                     'font-weight="bold">start</text>')
+    parts.append("</g>")
+    return parts
