@@ -169,12 +169,9 @@ CRM_TOKEN = "stub-crm-token"
 def workflow_secrets(stack: LocalStack, config: Config) -> None:
     """The secrets ``conversations.secrets`` names, as an operator creates them (the CRM token the VIP template's
     HTTP step sends); kept when the stack made them already."""
-    sm = stack.client("secretsmanager")
-    for secret_id in config.conversations.secrets.values():
-        try:
-            sm.create_secret(Name=secret_id, SecretString=CRM_TOKEN)
-        except sm.exceptions.ResourceExistsException:
-            continue
+    from dunning_ops.local.chat_stack import create_workflow_secrets
+
+    create_workflow_secrets(stack, config, CRM_TOKEN)
 
 
 def start_crm() -> Any:

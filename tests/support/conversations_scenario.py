@@ -24,9 +24,9 @@ from urllib.parse import quote
 from dunning.config_loader import load_config_dir
 from dunning.models.config import Config
 from dunning_ops.local.http_api import add_demo_users
-from tests.browser.client import Client as ConsoleClient
 from tests.support.api_scenario import USERS
 from tests.support.chat import ChatChannel, ChatSession
+from tests.support.console_calls import RecordedConsole
 from tests.support.conversations_fixtures import crm_settings, workflow_secrets
 from tests.support.harness import Harness
 from tests.support.interactions_scenario import _Api
@@ -221,23 +221,8 @@ def _now() -> Any:
 
 
 def _console(url: str, admin: str, agent: str, vip_conversation: str, channel: ChatChannel) -> list[tuple[str, int]]:
-    statuses: list[tuple[str, int]] = []
-    users = {u.username: u for u in USERS}
-
-    def signed_in(username: str) -> ConsoleClient:
-        client = ConsoleClient(url)
-        client.sign_in(users[username])
-        return client
-
-    def get(client: ConsoleClient, path: str) -> tuple[int, dict[str, str], str]:
-        status, headers, body = client.request(path)
-        statuses.append((path.split("?")[0], status))
-        return status, headers, body
-
-    def post(client: ConsoleClient, path: str, form: dict[str, str], page: str) -> tuple[int, dict[str, str], str]:
-        status, headers, body = client.request(path, {**form, "csrf": client.csrf(page)})
-        statuses.append((path, status))
-        return status, headers, body
+    console = RecordedConsole(url, USERS)
+    statuses, signed_in, get, post = console.statuses, console.signed_in, console.get, console.post
 
     ad = signed_in(admin)
     get(ad, "/console/workflows")

@@ -31,8 +31,8 @@ from urllib.parse import quote
 
 from dunning_ops.local.demo_data import DEMO_AS_OF
 from dunning_ops.local.http_api import add_demo_users
-from tests.browser.client import Client as ConsoleClient
 from tests.support.api_scenario import PASSWORD, USERS
+from tests.support.console_calls import RecordedConsole
 from tests.support.harness import Harness
 from tests.support.scenarios import _common, demo_events, operations_config
 
@@ -329,23 +329,8 @@ def interactions() -> dict[str, Any]:
 
 
 def _console(h: Harness, url: str, agent: str, admin: str, sup: str, invoices: list[str]) -> list[tuple[str, int]]:
-    statuses: list[tuple[str, int]] = []
-    users = {u.username: u for u in USERS}
-
-    def signed_in(username: str) -> ConsoleClient:
-        client = ConsoleClient(url)
-        client.sign_in(users[username])
-        return client
-
-    def get(client: ConsoleClient, path: str) -> tuple[int, dict[str, str], str]:
-        status, headers, body = client.request(path)
-        statuses.append((path.split("?")[0], status))
-        return status, headers, body
-
-    def post(client: ConsoleClient, path: str, form: dict[str, str], page: str) -> tuple[int, dict[str, str], str]:
-        status, headers, body = client.request(path, {**form, "csrf": client.csrf(page)})
-        statuses.append((path, status))
-        return status, headers, body
+    console = RecordedConsole(url, USERS)
+    statuses, signed_in, get, post = console.statuses, console.signed_in, console.get, console.post
 
     def detail_id(location: str) -> str:
         found = re.search(r"/console/interactions/([^/?#]+)", location)

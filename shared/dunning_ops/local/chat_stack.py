@@ -58,19 +58,19 @@ def publish_chat_config(stack: Any, config_dir: Path, crm_url: str) -> None:
     config = Config.model_validate(data)
     blobs.S3Blobs(stack.outputs["RunsBucketName"]).publish_config(config)
     blobs._config_cache.clear()
-    _create_workflow_secrets(stack, config)
+    create_workflow_secrets(stack, config)
 
 
 LOCAL_SECRET_VALUE = "local-stub-crm-token"  # noqa: S105 - the stub CRM takes any bearer token
 
 
-def _create_workflow_secrets(stack: Any, config: Any) -> None:
+def create_workflow_secrets(stack: Any, config: Any, value: str = LOCAL_SECRET_VALUE) -> None:
     """The secrets ``conversations.secrets`` names, as an operator creates them after a deploy (the VIP template's
-    CRM token), with a placeholder the stub CRM accepts; one that exists already is left as it is."""
+    CRM token), holding ``value`` (a placeholder the stub CRM accepts); one that exists already is left as it is."""
     sm = stack.client("secretsmanager")
     for secret_id in config.conversations.secrets.values():
         try:
-            sm.create_secret(Name=secret_id, SecretString=LOCAL_SECRET_VALUE)
+            sm.create_secret(Name=secret_id, SecretString=value)
         except sm.exceptions.ResourceExistsException:
             continue
 
